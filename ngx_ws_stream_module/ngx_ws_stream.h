@@ -1,0 +1,170 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * Declarations shared by the nginx side of the module: the shared zone,
+ * its streams, and the calls between the HTTP (viewer) and RTMP
+ * (publisher) halves.
+ */
+
+
+#ifndef _NGX_WS_STREAM_H_INCLUDED_
+#define _NGX_WS_STREAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include "ngx_ws_stream_core.h"
+#include "ngx_ws_stream_ring.h"
+
+
+#define NGX_WS_STREAM_PROTOCOL      "wsstream.1"
+
+#define NGX_WS_STREAM_MAX_PROCS     64      /* worker records in a zone */
+#define NGX_WS_STREAM_APP_LEN       64
+#define NGX_WS_STREAM_NAME_LEN      128
+
+/* codec configuration kept for late joiners */
+#define NGX_WS_STREAM_CONF_VIDEO    0
+#define NGX_WS_STREAM_CONF_AUDIO    1
+#define NGX_WS_STREAM_CONF_META     2
+#define NGX_WS_STREAM_CONF_N        3
+
+/* stream entry states */
+#define NGX_WS_STREAM_FREE          0
+#define NGX_WS_STREAM_USED          1
+
+/* publisher states */
+#define NGX_WS_STREAM_PUB_NONE      0
+#define NGX_WS_STREAM_PUB_PENDING   1       /* publish accepted, no media */
+#define NGX_WS_STREAM_PUB_ONLINE    2
+
+
+typedef struct {
+    ngx_atomic_t             pid;           /* 0: free */
+    ngx_uint_t               slot;          /* ngx_worker of that process */
+} ngx_ws_stream_proc_t;
+
+
+typedef struct {
+    u_char                  *data;          /* a complete WebSocket frame */
+    size_t                   len;
+} ngx_ws_stream_blob_t;
+
+
+typedef struct {
+    ngx_uint_t               state;
+    ngx_uint_t               gen;           /* bumped when the slot is
+                                               reused */
+    size_t                   app_len;
+    size_t                   name_len;
+    u_char                   app[NGX_WS_STREAM_APP_LEN];
+    u_char                   name[NGX_WS_STREAM_NAME_LEN];
+
+    /* publisher */
+    ngx_uint_t               pub;           /* NGX_WS_STREAM_PUB_* */
+    ngx_pid_t                pub_pid;
+    ngx_msec_t               gone;          /* when it left, monotonic */
+    ngx_msec_t               grace;
+    uint64_t                 started;       /* wall clock ms of publish */
+
+    /* viewers: process records that have some, and how many */
+    uint64_t                 mask;
+    uint32_t                 viewers[NGX_WS_STREAM_MAX_PROCS];
+    uint32_t                 attached[NGX_WS_STREAM_MAX_PROCS];
+
+    /* the ring; ring.data is NULL when there is none */
+    ngx_uint_t               ring_gen;      /* bumped at each allocation */
+    ngx_uint_t               retired;       /* readers must leave it */
+    ngx_ws_stream_ring_t     ring;
+
+    ngx_ws_stream_blob_t     conf[NGX_WS_STREAM_CONF_N];
+
+    /* counters */
+    ngx_atomic_t             frames;        /* media frames appended */
+    ngx_atomic_t             bytes;         /* payload bytes appended */
+    ngx_atomic_t             dropped;       /* frames refused: bad, too
+                                               large for the ring */
+    ngx_atomic_t             skips;         /* viewer jumps */
+    ngx_atomic_t             torn;          /* viewers closed because
+                                               their bytes were
+                                               overwritten while sent */
+} ngx_ws_stream_entry_t;
+
+
+typedef struct {
+    ngx_ws_stream_proc_t     procs[NGX_WS_STREAM_MAX_PROCS];
+    ngx_uint_t               nstreams;
+    ngx_ws_stream_entry_t   *streams;
+} ngx_ws_stream_sh_t;
+
+
+typedef struct ngx_ws_stream_viewer_s  ngx_ws_stream_viewer_t;
+
+
+/* one per zone and cycle, in the cycle's memory */
+typedef struct {
+    ngx_str_t                name;
+    ngx_shm_zone_t          *shm_zone;
+    ngx_ws_stream_sh_t      *sh;
+    ngx_slab_pool_t         *shpool;
+    ngx_uint_t               streams;       /* streams= of the directive */
+    ngx_uint_t               declared;      /* by ws_stream_zone */
+    ngx_array_t              apps;          /* ngx_str_t: rtmp apps */
+
+    /* this worker */
+    ngx_int_t                proc;          /* record index, -1 none */
+    ngx_queue_t             *local;         /* per stream: its viewers */
+    uint64_t                 wake;          /* processes to wake */
+    ngx_event_t              wake_event;
+} ngx_ws_stream_zone_t;
+
+
+typedef struct {
+    ngx_ws_stream_zone_t    *zone;
+    ngx_flag_t               enable;
+    size_t                   max_message;
+    ngx_msec_t               ping_interval;
+    ngx_msec_t               send_timeout;
+} ngx_ws_stream_loc_conf_t;
+
+
+/* ngx_ws_stream_module.c */
+ngx_ws_stream_zone_t *ngx_ws_stream_zone_get(ngx_conf_t *cf,
+    ngx_str_t *name);
+ngx_int_t ngx_ws_stream_check_rtmp(ngx_conf_t *cf);
+void ngx_ws_stream_wake_flush(ngx_event_t *ev);
+uint64_t ngx_ws_stream_now_ms(void);
+
+/* ngx_ws_stream_shm.c */
+ngx_int_t ngx_ws_stream_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_int_t ngx_ws_stream_proc_register(ngx_ws_stream_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_ws_stream_entry_get(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+void ngx_ws_stream_entry_put(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+ngx_int_t ngx_ws_stream_publish(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
+    ngx_str_t *name, size_t size, ngx_msec_t grace, ngx_log_t *log);
+void ngx_ws_stream_online(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_unpublish(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+ngx_int_t ngx_ws_stream_set_conf(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
+    ngx_uint_t which, u_char *frame, size_t len, ngx_log_t *log);
+void ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
+    const char *json);
+void ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);
+
+/* ngx_ws_stream_viewer.c */
+ngx_int_t ngx_ws_stream_handler(ngx_http_request_t *r);
+void ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_viewers_tick(ngx_ws_stream_zone_t *zone);
+
+
+extern ngx_module_t  ngx_ws_stream_module;
+
+
+#endif /* _NGX_WS_STREAM_H_INCLUDED_ */

@@ -1,0 +1,53 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * Parser of the client's control messages (docs/protocol.md): one flat
+ * JSON object per text message, strictly validated.
+ */
+
+
+#ifndef _NGX_WS_STREAM_JSON_H_INCLUDED_
+#define _NGX_WS_STREAM_JSON_H_INCLUDED_
+
+
+#include "ngx_ws_stream_core.h"
+
+
+#define NGX_WS_STREAM_MSG_PING      1
+#define NGX_WS_STREAM_MSG_REPORT    2
+
+#define NGX_WS_STREAM_STATE_LEN     16
+
+
+typedef struct {
+    unsigned         type;          /* NGX_WS_STREAM_MSG_* */
+
+    /* ping */
+    double           id;            /* integer 0 .. 2^53 */
+    double           t;             /* client clock, ms, finite */
+
+    /* report: fields not sent are -1 (state: empty) */
+    double           latency;       /* ms */
+    double           buffer;        /* ms */
+    double           bitrate;       /* bits per second */
+    double           dropped;       /* frames */
+    double           decoded;       /* frames */
+    double           stalls;        /* count */
+    char             state[NGX_WS_STREAM_STATE_LEN];
+
+    const char      *error;         /* set on NGX_WS_STREAM_ERROR */
+} ngx_ws_stream_client_msg_t;
+
+
+/*
+ * Parses one client text message.  NGX_WS_STREAM_OK with *m filled, or
+ * NGX_WS_STREAM_ERROR with m->error: not a JSON object, nesting, unknown
+ * "type", a known field of the wrong type or out of range, duplicate
+ * field, trailing bytes.  Unknown fields with scalar values are ignored.
+ */
+int ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
+    ngx_ws_stream_client_msg_t *m);
+
+
+#endif /* _NGX_WS_STREAM_JSON_H_INCLUDED_ */

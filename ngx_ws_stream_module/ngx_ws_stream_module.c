@@ -1,0 +1,709 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * The HTTP half of the module: the shared zone, the WebSocket location's
+ * directives, and the wake-up of workers after the ring has grown.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <dlfcn.h>
+#include <sys/eventfd.h>
+
+#include "ngx_ws_stream.h"
+
+
+static ngx_int_t ngx_ws_stream_postconfiguration(ngx_conf_t *cf);
+static void *ngx_ws_stream_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_ws_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_ws_stream_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_ws_stream_init_process(ngx_cycle_t *cycle);
+static void ngx_ws_stream_exit_process(ngx_cycle_t *cycle);
+static void ngx_ws_stream_exit_master(ngx_cycle_t *cycle);
+static void ngx_ws_stream_wake_handler(ngx_event_t *ev);
+static void ngx_ws_stream_janitor_handler(ngx_event_t *ev);
+static ngx_ws_stream_zone_t *ngx_ws_stream_zone_next(ngx_cycle_t *cycle,
+    ngx_list_part_t **part, ngx_uint_t *i);
+
+
+static ngx_conf_num_bounds_t  ngx_ws_stream_max_message_bounds = {
+    ngx_conf_check_num_bounds, 125, 16 * 1024 * 1024
+};
+
+
+static ngx_command_t  ngx_ws_stream_commands[] = {
+
+    { ngx_string("ws_stream_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_ws_stream_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("ws_stream"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_ws_stream,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_stream_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, max_message),
+      &ngx_ws_stream_max_message_bounds },
+
+    { ngx_string("ws_stream_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("ws_stream_send_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, send_timeout),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_ws_stream_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_ws_stream_postconfiguration,       /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_ws_stream_create_loc_conf,         /* create location configuration */
+    ngx_ws_stream_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_ws_stream_module = {
+    NGX_MODULE_V1,
+    &ngx_ws_stream_module_ctx,             /* module context */
+    ngx_ws_stream_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_ws_stream_init_module,             /* init module */
+    ngx_ws_stream_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_ws_stream_exit_process,            /* exit process */
+    ngx_ws_stream_exit_master,             /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * One eventfd per worker slot, made by the master before the first fork
+ * and kept across reloads: a worker of the old generation that still
+ * holds a publisher must be able to wake the viewers of the new one.
+ */
+static int           *ngx_ws_stream_wake_fds;
+static ngx_uint_t     ngx_ws_stream_nwake;
+
+static ngx_connection_t  *ngx_ws_stream_wake_conn;
+static ngx_event_t        ngx_ws_stream_janitor_event;
+
+
+#define NGX_WS_STREAM_JANITOR   1000
+
+
+static ngx_int_t
+ngx_ws_stream_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_ws_stream_check_rtmp(cf);
+}
+
+
+/*
+ * nginx-rtmp must be loaded first: its symbols are looked up at run time
+ * (the module has no link-time dependency on it), so a wrong order gives
+ * this message instead of a dlopen() failure.
+ */
+
+ngx_int_t
+ngx_ws_stream_check_rtmp(ngx_conf_t *cf)
+{
+    ngx_module_t  *core;
+
+    core = dlsym(RTLD_DEFAULT, "ngx_rtmp_core_module");
+
+    if (core == NULL || core->index >= ngx_ws_stream_module.index) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ngx_ws_stream_module needs ngx_rtmp_module "
+                           "loaded before it: put \"load_module "
+                           "modules/ngx_rtmp_module.so;\" above the "
+                           "load_module line of ngx_ws_stream_module.so");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_ws_stream_loc_conf_t  *wlcf;
+
+    wlcf = ngx_pcalloc(cf->pool, sizeof(ngx_ws_stream_loc_conf_t));
+    if (wlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wlcf->zone = NULL;
+     */
+
+    wlcf->enable = NGX_CONF_UNSET;
+    wlcf->max_message = NGX_CONF_UNSET_SIZE;
+    wlcf->ping_interval = NGX_CONF_UNSET_MSEC;
+    wlcf->send_timeout = NGX_CONF_UNSET_MSEC;
+
+    return wlcf;
+}
+
+
+static char *
+ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_ws_stream_loc_conf_t *prev = parent;
+    ngx_ws_stream_loc_conf_t *conf = child;
+
+    ngx_uint_t             n, i;
+    ngx_list_part_t       *part;
+    ngx_ws_stream_zone_t  *zone, *found;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_size_value(conf->max_message, prev->max_message, 4096);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
+    ngx_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 10000);
+
+    if (!conf->enable || conf->zone) {
+        return NGX_CONF_OK;
+    }
+
+    /* "ws_stream;" without a name: the only declared zone */
+
+    n = 0;
+    found = NULL;
+    part = NULL;
+    i = 0;
+
+    while ((zone = ngx_ws_stream_zone_next(cf->cycle, &part, &i))) {
+        if (zone->declared) {
+            found = zone;
+            n++;
+        }
+    }
+
+    if (n != 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           n ? "\"ws_stream\" must name its zone when "
+                               "several \"ws_stream_zone\" are declared"
+                             : "\"ws_stream\" needs a \"ws_stream_zone\" "
+                               "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    conf->zone = found;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_ws_stream_zone_t *
+ngx_ws_stream_zone_get(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_shm_zone_t        *shm_zone;
+    ngx_ws_stream_zone_t  *zone;
+
+    shm_zone = ngx_shared_memory_add(cf, name, 0, &ngx_ws_stream_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        return shm_zone->data;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_ws_stream_zone_t));
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&zone->apps, cf->pool, 4, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    zone->name = *name;
+    zone->shm_zone = shm_zone;
+    zone->streams = 64;
+    zone->proc = -1;
+
+    shm_zone->init = ngx_ws_stream_init_zone;
+    shm_zone->data = zone;
+    shm_zone->noreuse = 0;
+
+    return zone;
+}
+
+
+static ngx_ws_stream_zone_t *
+ngx_ws_stream_zone_next(ngx_cycle_t *cycle, ngx_list_part_t **part,
+    ngx_uint_t *i)
+{
+    ngx_shm_zone_t  *shm_zone;
+
+    if (*part == NULL) {
+        *part = &cycle->shared_memory.part;
+        *i = 0;
+    }
+
+    for ( ;; ) {
+
+        if (*i >= (*part)->nelts) {
+            if ((*part)->next == NULL) {
+                return NULL;
+            }
+
+            *part = (*part)->next;
+            *i = 0;
+            continue;
+        }
+
+        shm_zone = (ngx_shm_zone_t *) (*part)->elts + (*i)++;
+
+        if (shm_zone->tag == &ngx_ws_stream_module && shm_zone->data) {
+            return shm_zone->data;
+        }
+    }
+}
+
+
+/* ws_stream_zone zone=name:size [streams=number]; */
+
+static char *
+ngx_ws_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                *p;
+    ssize_t                size;
+    ngx_int_t              streams;
+    ngx_str_t             *value, name, s;
+    ngx_uint_t             i;
+    ngx_ws_stream_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    size = 0;
+    streams = 64;
+    name.len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                goto invalid_zone;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (name.len == 0 || size == NGX_ERROR) {
+                goto invalid_zone;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small: at least %uz "
+                                   "bytes", &name, 8 * ngx_pagesize);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "streams=", 8) == 0) {
+
+            streams = ngx_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (streams < 1 || streams > 65536) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": streams= takes a number "
+                                   "from 1 to 65536", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have the \"zone=name:size\" "
+                           "parameter", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_ws_stream_zone_get(cf, &name);
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->declared) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone->declared = 1;
+    zone->streams = streams;
+    zone->shm_zone->shm.size = size;
+
+    return NGX_CONF_OK;
+
+invalid_zone:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid zone \"%V\": use zone=name:size",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* location: ws_stream [zone]; */
+
+static char *
+ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_stream_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (wlcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    wlcf->enable = 1;
+
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        wlcf->zone = ngx_ws_stream_zone_get(cf, &value[1]);
+        if (wlcf->zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_ws_stream_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_stream_init_module(ngx_cycle_t *cycle)
+{
+    int              *fds;
+    ngx_uint_t        n, i;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    n = (ccf->master && ccf->worker_processes > 0) ? ccf->worker_processes
+                                                    : 1;
+
+    if (n <= ngx_ws_stream_nwake) {
+        return NGX_OK;
+    }
+
+    fds = ngx_alloc(n * sizeof(int), cycle->log);
+    if (fds == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+
+        if (i < ngx_ws_stream_nwake) {
+            fds[i] = ngx_ws_stream_wake_fds[i];
+            continue;
+        }
+
+        fds[i] = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+
+        if (fds[i] == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "ws_stream: eventfd() failed");
+            while (i-- > ngx_ws_stream_nwake) {
+                close(fds[i]);
+            }
+            ngx_free(fds);
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_ws_stream_wake_fds) {
+        ngx_free(ngx_ws_stream_wake_fds);
+    }
+
+    ngx_ws_stream_wake_fds = fds;
+    ngx_ws_stream_nwake = n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_stream_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t             i, slot, s;
+    ngx_list_part_t       *part;
+    ngx_connection_t      *c;
+    ngx_ws_stream_zone_t  *zone;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    part = NULL;
+    i = 0;
+
+    while ((zone = ngx_ws_stream_zone_next(cycle, &part, &i))) {
+
+        if (zone->sh == NULL) {
+            continue;
+        }
+
+        zone->local = ngx_alloc(zone->streams * sizeof(ngx_queue_t),
+                                cycle->log);
+        if (zone->local == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (s = 0; s < zone->streams; s++) {
+            ngx_queue_init(&zone->local[s]);
+        }
+
+        zone->wake_event.handler = ngx_ws_stream_wake_flush;
+        zone->wake_event.data = zone;
+        zone->wake_event.log = cycle->log;
+
+        if (ngx_ws_stream_proc_register(zone, cycle->log) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "ws_stream zone \"%V\": more than %d processes, "
+                          "viewers on this worker will not be served",
+                          &zone->name, NGX_WS_STREAM_MAX_PROCS);
+        }
+    }
+
+    slot = (ngx_process == NGX_PROCESS_WORKER) ? (ngx_uint_t) ngx_worker : 0;
+
+    if (slot < ngx_ws_stream_nwake) {
+        c = ngx_get_connection(ngx_ws_stream_wake_fds[slot], cycle->log);
+        if (c == NULL) {
+            return NGX_ERROR;
+        }
+
+        c->read->handler = ngx_ws_stream_wake_handler;
+        c->read->log = cycle->log;
+        c->data = NULL;
+
+        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT)
+            != NGX_OK)
+        {
+            ngx_free_connection(c);
+            return NGX_ERROR;
+        }
+
+        ngx_ws_stream_wake_conn = c;
+    }
+
+    ngx_ws_stream_janitor_event.handler = ngx_ws_stream_janitor_handler;
+    ngx_ws_stream_janitor_event.log = cycle->log;
+    ngx_ws_stream_janitor_event.cancelable = 1;
+
+    ngx_add_timer(&ngx_ws_stream_janitor_event, NGX_WS_STREAM_JANITOR);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_stream_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_ws_stream_wake_conn;
+
+    if (c) {
+        /* the descriptor stays open in the master for the next workers */
+        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+        ngx_ws_stream_wake_conn = NULL;
+    }
+}
+
+
+static void
+ngx_ws_stream_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ws_stream_nwake; i++) {
+        close(ngx_ws_stream_wake_fds[i]);
+    }
+
+    ngx_free(ngx_ws_stream_wake_fds);
+    ngx_ws_stream_wake_fds = NULL;
+    ngx_ws_stream_nwake = 0;
+}
+
+
+/* posted by the writer: one wake-up per process per burst of records */
+
+void
+ngx_ws_stream_wake_flush(ngx_event_t *ev)
+{
+    ngx_ws_stream_zone_t *zone = ev->data;
+
+    uint64_t     one, mask;
+    ngx_uint_t   i, slot;
+
+    mask = zone->wake;
+    zone->wake = 0;
+
+    one = 1;
+
+    for (i = 0; mask; i++, mask >>= 1) {
+
+        if (!(mask & 1)) {
+            continue;
+        }
+
+        if ((ngx_int_t) i == zone->proc) {
+            ngx_ws_stream_viewers_wake(zone, NGX_CONF_UNSET_UINT);
+            continue;
+        }
+
+        slot = zone->sh->procs[i].slot;
+
+        if (slot >= ngx_ws_stream_nwake
+            || zone->sh->procs[i].pid == 0)
+        {
+            continue;
+        }
+
+        if (write(ngx_ws_stream_wake_fds[slot], &one, sizeof(one)) == -1
+            && ngx_errno != NGX_EAGAIN)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ev->log, ngx_errno,
+                          "ws_stream: write() to eventfd failed");
+        }
+    }
+}
+
+
+static void
+ngx_ws_stream_wake_handler(ngx_event_t *ev)
+{
+    uint64_t               n;
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_connection_t      *c;
+    ngx_ws_stream_zone_t  *zone;
+
+    c = ev->data;
+
+    /* the counter is shared with workers of other generations: whoever
+     * reads first resets it, everyone woken looks at its viewers */
+
+    while (read(c->fd, &n, sizeof(n)) > 0) { /* void */ }
+
+    part = NULL;
+    i = 0;
+
+    while ((zone = ngx_ws_stream_zone_next((ngx_cycle_t *) ngx_cycle, &part,
+                                           &i)))
+    {
+        if (zone->local) {
+            ngx_ws_stream_viewers_wake(zone, NGX_CONF_UNSET_UINT);
+        }
+    }
+}
+
+
+static void
+ngx_ws_stream_janitor_handler(ngx_event_t *ev)
+{
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_ws_stream_zone_t  *zone;
+
+    part = NULL;
+    i = 0;
+
+    while ((zone = ngx_ws_stream_zone_next((ngx_cycle_t *) ngx_cycle, &part,
+                                           &i)))
+    {
+        if (zone->local == NULL) {
+            continue;
+        }
+
+        ngx_ws_stream_viewers_tick(zone);
+        ngx_ws_stream_janitor(zone, ev->log);
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(ev, NGX_WS_STREAM_JANITOR);
+    }
+}
+
+
+uint64_t
+ngx_ws_stream_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (uint64_t) tp->sec * 1000 + tp->msec;
+}

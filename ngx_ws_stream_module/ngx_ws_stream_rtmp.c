@@ -1,0 +1,768 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * The RTMP hook: the only code that knows nginx-rtmp.  It chains the
+ * publish and close_stream calls, takes audio, video and metadata
+ * messages as nginx-rtmp hands them to its event handlers, and appends
+ * them to the stream's ring as ready-to-send WebSocket frames.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <dlfcn.h>
+
+#include "ngx_ws_stream.h"
+#include "ngx_ws_stream_rtmp.h"
+#include "ngx_ws_stream_flv.h"
+#include "ngx_ws_stream_ws.h"
+
+
+typedef struct {
+    ngx_ws_stream_zone_t    *zone;
+    ngx_str_t                app;
+    size_t                   buffer;
+    ngx_msec_t               grace;
+} ngx_ws_stream_rtmp_app_conf_t;
+
+
+typedef struct {
+    ngx_ws_stream_zone_t    *zone;
+    ngx_int_t                stream;        /* -1: not captured */
+    ngx_str_t                name;
+    unsigned                 online:1;
+    unsigned                 has_video:1;
+    unsigned                 warned:1;
+} ngx_ws_stream_rtmp_ctx_t;
+
+
+static ngx_int_t ngx_ws_stream_rtmp_postconfiguration(ngx_conf_t *cf);
+static void *ngx_ws_stream_rtmp_create_app_conf(ngx_conf_t *cf);
+static char *ngx_ws_stream_rtmp_merge_app_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_ws_stream_rtmp_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_ws_stream_rtmp_resolve(ngx_conf_t *cf);
+static ngx_int_t ngx_ws_stream_rtmp_check(ngx_conf_t *cf,
+    ngx_rtmp_core_main_conf_t *cmcf);
+static ngx_uint_t ngx_ws_stream_rtmp_session_ok(ngx_rtmp_session_t *s);
+static ngx_int_t ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s,
+    ngx_rtmp_publish_t *v);
+static ngx_int_t ngx_ws_stream_rtmp_close_stream(ngx_rtmp_session_t *s,
+    ngx_rtmp_close_stream_t *v);
+static ngx_int_t ngx_ws_stream_rtmp_av(ngx_rtmp_session_t *s,
+    ngx_rtmp_header_t *h, ngx_chain_t *in);
+static ngx_int_t ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s,
+    ngx_rtmp_header_t *h, ngx_chain_t *in);
+static ngx_int_t ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
+    ngx_ws_stream_rtmp_ctx_t *ctx, ngx_rtmp_header_t *h, ngx_chain_t *in,
+    size_t skip);
+static void ngx_ws_stream_rtmp_copy(u_char *dst, ngx_chain_t *in,
+    size_t skip, size_t len);
+
+
+static ngx_conf_num_bounds_t  ngx_ws_stream_rtmp_buffer_bounds = {
+    ngx_conf_check_num_bounds, 64 * 1024, 1024 * 1024 * 1024
+};
+
+
+static ngx_command_t  ngx_ws_stream_rtmp_commands[] = {
+
+    { ngx_string("ws_stream"),
+      NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_ws_stream_rtmp_ws_stream,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_stream_buffer"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_ws_stream_rtmp_app_conf_t, buffer),
+      &ngx_ws_stream_rtmp_buffer_bounds },
+
+    { ngx_string("ws_stream_grace"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_ws_stream_rtmp_app_conf_t, grace),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_rtmp_module_t  ngx_ws_stream_rtmp_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_ws_stream_rtmp_postconfiguration,  /* postconfiguration */
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+    ngx_ws_stream_rtmp_create_app_conf,    /* create app configuration */
+    ngx_ws_stream_rtmp_merge_app_conf      /* merge app configuration */
+};
+
+
+ngx_module_t  ngx_ws_stream_rtmp_module = {
+    NGX_MODULE_V1,
+    &ngx_ws_stream_rtmp_module_ctx,        /* module context */
+    ngx_ws_stream_rtmp_commands,           /* module directives */
+    NGX_RTMP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* nginx-rtmp, found at run time (see ngx_ws_stream_check_rtmp()) */
+
+static ngx_module_t              *ngx_ws_stream_rtmp_core;
+static ngx_uint_t                *ngx_ws_stream_rtmp_max;
+static ngx_rtmp_publish_pt       *ngx_ws_stream_rtmp_publish_p;
+static ngx_rtmp_close_stream_pt  *ngx_ws_stream_rtmp_close_p;
+
+static ngx_rtmp_publish_pt        ngx_ws_stream_next_publish;
+static ngx_rtmp_close_stream_pt   ngx_ws_stream_next_close_stream;
+
+static void                     **ngx_ws_stream_rtmp_main_conf;
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_rtmp_handler_pt        *h;
+    ngx_rtmp_conf_ctx_t        *ctx;
+    ngx_rtmp_core_main_conf_t  *cmcf;
+
+    if (ngx_ws_stream_rtmp_resolve(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx = cf->ctx;
+    cmcf = ctx->main_conf[ngx_ws_stream_rtmp_core->ctx_index];
+
+    if (ngx_ws_stream_rtmp_check(cf, cmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_stream_rtmp_main_conf = ctx->main_conf;
+
+    h = ngx_array_push(&cmcf->events[NGX_RTMP_MSG_AUDIO]);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_ws_stream_rtmp_av;
+
+    h = ngx_array_push(&cmcf->events[NGX_RTMP_MSG_VIDEO]);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_ws_stream_rtmp_av;
+
+    h = ngx_array_push(&cmcf->events[NGX_RTMP_MSG_AMF_META]);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_ws_stream_rtmp_meta;
+
+    ngx_ws_stream_next_publish = *ngx_ws_stream_rtmp_publish_p;
+    *ngx_ws_stream_rtmp_publish_p = ngx_ws_stream_rtmp_publish;
+
+    ngx_ws_stream_next_close_stream = *ngx_ws_stream_rtmp_close_p;
+    *ngx_ws_stream_rtmp_close_p = ngx_ws_stream_rtmp_close_stream;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_resolve(ngx_conf_t *cf)
+{
+    if (ngx_ws_stream_check_rtmp(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_stream_rtmp_core = dlsym(RTLD_DEFAULT, "ngx_rtmp_core_module");
+    ngx_ws_stream_rtmp_max = dlsym(RTLD_DEFAULT, "ngx_rtmp_max_module");
+    ngx_ws_stream_rtmp_publish_p = dlsym(RTLD_DEFAULT, "ngx_rtmp_publish");
+    ngx_ws_stream_rtmp_close_p = dlsym(RTLD_DEFAULT,
+                                       "ngx_rtmp_close_stream");
+
+    if (ngx_ws_stream_rtmp_core == NULL
+        || ngx_ws_stream_rtmp_max == NULL
+        || ngx_ws_stream_rtmp_publish_p == NULL
+        || ngx_ws_stream_rtmp_close_p == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ngx_ws_stream_module: the loaded ngx_rtmp_module "
+                           "lacks ngx_rtmp_publish, ngx_rtmp_close_stream or "
+                           "ngx_rtmp_max_module: nginx-rtmp 1.2.x is "
+                           "required");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The loaded nginx-rtmp must be laid out as declared in
+ * ngx_ws_stream_rtmp.h; refuse to start otherwise.
+ */
+
+static ngx_int_t
+ngx_ws_stream_rtmp_check(ngx_conf_t *cf, ngx_rtmp_core_main_conf_t *cmcf)
+{
+    ngx_uint_t     i, n;
+    const char    *what;
+    ngx_module_t  *rtmp;
+
+    rtmp = dlsym(RTLD_DEFAULT, "ngx_rtmp_module");
+
+    n = 0;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->type == NGX_RTMP_MODULE) {
+            n++;
+        }
+    }
+
+    if (rtmp == NULL
+        || rtmp->type != NGX_CORE_MODULE
+        || rtmp->name == NULL
+        || ngx_strcmp(rtmp->name, "ngx_rtmp_module") != 0)
+    {
+        what = "module ngx_rtmp_module";
+        goto failed;
+    }
+
+    if (ngx_ws_stream_rtmp_core->type != NGX_RTMP_MODULE
+        || ngx_ws_stream_rtmp_core->name == NULL
+        || ngx_strcmp(ngx_ws_stream_rtmp_core->name, "ngx_rtmp_core_module")
+           != 0)
+    {
+        what = "module ngx_rtmp_core_module";
+        goto failed;
+    }
+
+    if (*ngx_ws_stream_rtmp_max != n) {
+        what = "ngx_rtmp_max_module";
+        goto failed;
+    }
+
+    if (cmcf == NULL) {
+        what = "main configuration";
+        goto failed;
+    }
+
+    for (i = 0; i < NGX_RTMP_MAX_EVENT; i++) {
+        if (cmcf->events[i].size != sizeof(ngx_rtmp_handler_pt)
+            || cmcf->events[i].pool != cf->pool
+            || cmcf->events[i].nalloc == 0)
+        {
+            what = "event handler arrays";
+            goto failed;
+        }
+    }
+
+    if (cmcf->amf.size != sizeof(ngx_rtmp_amf_handler_t)
+        || cmcf->amf.pool != cf->pool)
+    {
+        what = "AMF handler array";
+        goto failed;
+    }
+
+    if (*ngx_ws_stream_rtmp_publish_p == NULL
+        || *ngx_ws_stream_rtmp_close_p == NULL)
+    {
+        what = "publish and close_stream chains";
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "ngx_ws_stream_module: the loaded nginx-rtmp does not "
+                       "match the 1.2.x layout this module was built for "
+                       "(%s differs); use Debian's libnginx-mod-rtmp 1.2.x",
+                       what);
+    return NGX_ERROR;
+}
+
+
+static void *
+ngx_ws_stream_rtmp_create_app_conf(ngx_conf_t *cf)
+{
+    ngx_ws_stream_rtmp_app_conf_t  *wacf;
+
+    wacf = ngx_pcalloc(cf->pool, sizeof(ngx_ws_stream_rtmp_app_conf_t));
+    if (wacf == NULL) {
+        return NULL;
+    }
+
+    wacf->buffer = NGX_CONF_UNSET_SIZE;
+    wacf->grace = NGX_CONF_UNSET_MSEC;
+
+    return wacf;
+}
+
+
+static char *
+ngx_ws_stream_rtmp_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_ws_stream_rtmp_app_conf_t *prev = parent;
+    ngx_ws_stream_rtmp_app_conf_t *conf = child;
+
+    ngx_conf_merge_size_value(conf->buffer, prev->buffer, 4 * 1024 * 1024);
+    ngx_conf_merge_msec_value(conf->grace, prev->grace, 10000);
+
+    return NGX_CONF_OK;
+}
+
+
+/* application: ws_stream zone; */
+
+static char *
+ngx_ws_stream_rtmp_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_stream_rtmp_app_conf_t *wacf = conf;
+
+    ngx_str_t                 *value, *app;
+    ngx_module_t              *core;
+    ngx_rtmp_conf_ctx_t       *ctx;
+    ngx_rtmp_core_app_conf_t  *cacf;
+
+    if (wacf->zone) {
+        return "is duplicate";
+    }
+
+    core = dlsym(RTLD_DEFAULT, "ngx_rtmp_core_module");
+    if (core == NULL) {
+        return "needs ngx_rtmp_module loaded before ngx_ws_stream_module";
+    }
+
+    ctx = cf->ctx;
+    cacf = ctx->app_conf[core->ctx_index];
+
+    if (cacf == NULL || cacf->name.len == 0
+        || cacf->name.len >= NGX_WS_STREAM_APP_LEN)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_stream\" must be inside an application "
+                           "whose name has 1 to %d characters",
+                           NGX_WS_STREAM_APP_LEN - 1);
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    wacf->zone = ngx_ws_stream_zone_get(cf, &value[1]);
+    if (wacf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    app = ngx_array_push(&wacf->zone->apps);
+    if (app == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *app = cacf->name;
+    wacf->app = cacf->name;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Before reading a session: it belongs to this cycle's nginx-rtmp and to
+ * one of this cycle's connections.  A mismatch is logged once and the
+ * session left alone.
+ */
+
+static ngx_uint_t
+ngx_ws_stream_rtmp_session_ok(ngx_rtmp_session_t *s)
+{
+    ngx_connection_t  *c;
+
+    static ngx_uint_t  logged;
+
+    c = s->connection;
+
+    if (s->main_conf == ngx_ws_stream_rtmp_main_conf
+        && c >= ngx_cycle->connections
+        && c < ngx_cycle->connections + ngx_cycle->connection_n
+        && c->data == s)
+    {
+        return 1;
+    }
+
+    if (!logged) {
+        logged = 1;
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "ws_stream: an nginx-rtmp session does not look as "
+                      "expected; not capturing it (is the loaded "
+                      "nginx-rtmp 1.2.x?)");
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
+{
+    size_t                          len;
+    ngx_int_t                       rc;
+    ngx_ws_stream_rtmp_ctx_t       *ctx;
+    ngx_ws_stream_rtmp_app_conf_t  *wacf;
+
+    if (!ngx_ws_stream_rtmp_session_ok(s) || s->app_conf == NULL) {
+        goto next;
+    }
+
+    wacf = s->app_conf[ngx_ws_stream_rtmp_module.ctx_index];
+
+    if (wacf == NULL || wacf->zone == NULL || wacf->zone->sh == NULL) {
+        goto next;
+    }
+
+    len = ngx_strnlen(v->name, NGX_RTMP_MAX_NAME);
+
+    if (len == 0 || len >= NGX_WS_STREAM_NAME_LEN) {
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "ws_stream: stream name of %uz bytes not captured "
+                      "(1 to %d)", len, NGX_WS_STREAM_NAME_LEN - 1);
+        goto next;
+    }
+
+    ctx = s->ctx[ngx_ws_stream_rtmp_module.ctx_index];
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(s->connection->pool,
+                          sizeof(ngx_ws_stream_rtmp_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->stream = -1;
+        s->ctx[ngx_ws_stream_rtmp_module.ctx_index] = ctx;
+    }
+
+    if (ctx->stream >= 0) {
+        /* a second publish on the same session */
+        ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+        ctx->stream = -1;
+    }
+
+    ctx->name.data = ngx_pnalloc(s->connection->pool, len);
+    if (ctx->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->name.data, v->name, len);
+    ctx->name.len = len;
+
+    rc = ngx_ws_stream_publish(wacf->zone, &wacf->app, &ctx->name,
+                               wacf->buffer, wacf->grace, s->connection->log);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "ws_stream: \"%V/%V\" already has a publisher",
+                      &wacf->app, &ctx->name);
+        goto next;
+    }
+
+    ctx->zone = wacf->zone;
+    ctx->stream = rc;
+    ctx->online = 0;
+    ctx->has_video = 0;
+    ctx->warned = 0;
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "ws_stream: publish \"%V/%V\"", &wacf->app, &ctx->name);
+
+next:
+
+    return ngx_ws_stream_next_publish(s, v);
+}
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_close_stream(ngx_rtmp_session_t *s,
+    ngx_rtmp_close_stream_t *v)
+{
+    ngx_ws_stream_rtmp_ctx_t  *ctx;
+
+    if (ngx_ws_stream_rtmp_session_ok(s)) {
+        ctx = s->ctx[ngx_ws_stream_rtmp_module.ctx_index];
+
+        if (ctx && ctx->stream >= 0) {
+            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                          "ws_stream: unpublish \"%V\"", &ctx->name);
+
+            ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+            ctx->stream = -1;
+        }
+    }
+
+    return ngx_ws_stream_next_close_stream(s, v);
+}
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
+    ngx_chain_t *in)
+{
+    ngx_ws_stream_rtmp_ctx_t  *ctx;
+
+    if (!ngx_ws_stream_rtmp_session_ok(s)) {
+        return NGX_OK;
+    }
+
+    ctx = s->ctx[ngx_ws_stream_rtmp_module.ctx_index];
+
+    if (ctx && ctx->stream >= 0) {
+        (void) ngx_ws_stream_rtmp_append(s, ctx, h, in, 0);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * AMF0 data: "@setDataFrame" "onMetaData" {...} from encoders, or
+ * "onMetaData" {...}; viewers get "onMetaData" and what follows.
+ */
+
+static ngx_int_t
+ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
+    ngx_chain_t *in)
+{
+    u_char                     buf[32];
+    size_t                     n, skip, len;
+    ngx_chain_t               *cl;
+    ngx_ws_stream_rtmp_ctx_t  *ctx;
+
+    static u_char  set_data_frame[] = "\x02\x00\x0d@setDataFrame";
+    static u_char  on_meta_data[] = "\x02\x00\x0aonMetaData";
+
+    if (!ngx_ws_stream_rtmp_session_ok(s)) {
+        return NGX_OK;
+    }
+
+    ctx = s->ctx[ngx_ws_stream_rtmp_module.ctx_index];
+
+    if (ctx == NULL || ctx->stream < 0) {
+        return NGX_OK;
+    }
+
+    /* the first bytes, whatever the chain's buffers */
+
+    n = 0;
+
+    for (cl = in; cl && n < sizeof(buf); cl = cl->next) {
+        len = ngx_min((size_t) (cl->buf->last - cl->buf->pos),
+                      sizeof(buf) - n);
+        ngx_memcpy(buf + n, cl->buf->pos, len);
+        n += len;
+    }
+
+    skip = 0;
+
+    if (n >= sizeof(set_data_frame) - 1
+        && ngx_memcmp(buf, set_data_frame, sizeof(set_data_frame) - 1) == 0)
+    {
+        skip = sizeof(set_data_frame) - 1;
+    }
+
+    if (n - skip < sizeof(on_meta_data) - 1
+        || ngx_memcmp(buf + skip, on_meta_data, sizeof(on_meta_data) - 1)
+           != 0)
+    {
+        return NGX_OK;
+    }
+
+    (void) ngx_ws_stream_rtmp_append(s, ctx, h, in, skip);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
+    ngx_ws_stream_rtmp_ctx_t *ctx, ngx_rtmp_header_t *h, ngx_chain_t *in,
+    size_t skip)
+{
+    int                        sync;
+    u_char                    *p, *frame, *payload;
+    size_t                     len, hlen, flen;
+    uint8_t                    hdr[NGX_WS_STREAM_WS_MAX_HDR];
+    uint64_t                   ingest;
+    ngx_int_t                  rc;
+    ngx_uint_t                 kind, which;
+    ngx_chain_t               *cl;
+    ngx_ws_stream_entry_t     *e;
+    ngx_ws_stream_flv_info_t   info;
+
+    len = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len <= skip) {
+        return NGX_OK;
+    }
+
+    len -= skip;
+
+    e = &ctx->zone->sh->streams[ctx->stream];
+
+    if (!ctx->online) {
+        ctx->online = 1;
+        ngx_ws_stream_online(ctx->zone, ctx->stream);
+    }
+
+    hlen = ngx_ws_stream_ws_header(hdr, NGX_WS_STREAM_WS_BINARY,
+                                   NGX_WS_STREAM_MEDIA_HDR + len);
+    flen = hlen + NGX_WS_STREAM_MEDIA_HDR + len;
+
+    frame = ngx_ws_stream_ring_reserve(&e->ring, flen);
+
+    if (frame == NULL) {
+        (void) ngx_atomic_fetch_add(&e->dropped, 1);
+
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "ws_stream: %uz-byte message of \"%V\" is larger than "
+                      "half of ws_stream_buffer; dropped", len, &ctx->name);
+        return NGX_ERROR;
+    }
+
+    payload = frame + hlen + NGX_WS_STREAM_MEDIA_HDR;
+    ngx_ws_stream_rtmp_copy(payload, in, skip, len);
+
+    ngx_memzero(&info, sizeof(info));
+
+    switch (h->type) {
+
+    case NGX_RTMP_MSG_VIDEO:
+        rc = ngx_ws_stream_flv_parse_video(payload, len, &info);
+        break;
+
+    case NGX_RTMP_MSG_AUDIO:
+        rc = ngx_ws_stream_flv_parse_audio(payload, len, &info);
+        break;
+
+    default: /* metadata */
+        info.track = NGX_WS_STREAM_TRACK_DATA;
+        info.flags = NGX_WS_STREAM_FLAG_CONFIG;
+        rc = NGX_WS_STREAM_OK;
+        break;
+    }
+
+    if (rc != NGX_WS_STREAM_OK) {
+        (void) ngx_atomic_fetch_add(&e->dropped, 1);
+
+        if (!ctx->warned) {
+            ctx->warned = 1;
+            ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                          "ws_stream: dropping %s messages of \"%V\": %s",
+                          h->type == NGX_RTMP_MSG_VIDEO ? "video" : "audio",
+                          &ctx->name, info.error);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (info.end) {
+        return NGX_OK;
+    }
+
+    kind = info.track | info.flags;
+    ingest = ngx_ws_stream_now_ms();
+
+    p = ngx_cpymem(frame, hdr, hlen);
+    *p++ = (u_char) kind;
+    p = ngx_ws_stream_wb(p, h->timestamp, 4);
+    p = ngx_ws_stream_wb(p, (uint32_t) info.cts & 0xffffff, 3);
+    (void) ngx_ws_stream_wb(p, ingest, 6);
+
+    if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
+        ctx->has_video = 1;
+    }
+
+    if (info.flags & NGX_WS_STREAM_FLAG_CONFIG) {
+        which = (info.track == NGX_WS_STREAM_TRACK_VIDEO)
+                ? NGX_WS_STREAM_CONF_VIDEO
+                : (info.track == NGX_WS_STREAM_TRACK_AUDIO)
+                  ? NGX_WS_STREAM_CONF_AUDIO : NGX_WS_STREAM_CONF_META;
+
+        /* late joiners copy this one; it must be there before the
+         * record, so that nobody starts after the record without it */
+
+        (void) ngx_ws_stream_set_conf(ctx->zone, ctx->stream, which, frame,
+                                      flen, s->connection->log);
+        sync = 0;
+
+    } else if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
+        sync = (info.flags & NGX_WS_STREAM_FLAG_KEY) != 0;
+
+    } else {
+        sync = !ctx->has_video;
+    }
+
+    ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_MEDIA, kind,
+                              h->timestamp, ingest, sync);
+
+    (void) ngx_atomic_fetch_add(&e->frames, 1);
+    (void) ngx_atomic_fetch_add(&e->bytes, len);
+
+    ngx_ws_stream_wake(ctx->zone, ctx->stream);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_stream_rtmp_copy(u_char *dst, ngx_chain_t *in, size_t skip,
+    size_t len)
+{
+    size_t        n;
+    u_char       *pos;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl && len; cl = cl->next) {
+        pos = cl->buf->pos;
+        n = cl->buf->last - pos;
+
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+
+        pos += skip;
+        n -= skip;
+        skip = 0;
+
+        n = ngx_min(n, len);
+        dst = ngx_cpymem(dst, pos, n);
+        len -= n;
+    }
+}
