@@ -1,0 +1,465 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * Fan-out: each viewer sends straight from the stream's ring in shared
+ * memory.  Only control messages and, when the socket takes part of a
+ * frame, the rest of that frame go through the viewer's own buffer.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_ws_stream.h"
+#include "ngx_ws_stream_viewer.h"
+
+
+static ngx_int_t ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v);
+static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v);
+
+
+void
+ngx_ws_stream_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t        *c;
+    ngx_http_request_t      *r;
+    ngx_ws_stream_viewer_t  *v;
+
+    c = wev->data;
+    r = c->data;
+    v = ngx_http_get_module_ctx(r, ngx_ws_stream_module);
+
+    if (v == NULL) {
+        return;
+    }
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "ws_stream: client did not read for %M ms",
+                      v->conf->send_timeout);
+        c->timedout = 1;
+        ngx_ws_stream_finalize(v);
+
+    } else {
+        ngx_ws_stream_send(v);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+void
+ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
+{
+    ssize_t                 n;
+    ngx_int_t               rc;
+    ngx_connection_t       *c;
+    ngx_ws_stream_entry_t  *e;
+
+    c = v->connection;
+
+    if (v->closed || v->lingering) {
+        return;
+    }
+
+    if (c->buffered) {
+        /* the rest of the 101 response */
+        if (ngx_http_output_filter(v->request, NULL) == NGX_ERROR) {
+            ngx_ws_stream_finalize(v);
+            return;
+        }
+
+        if (c->buffered) {
+            goto again;
+        }
+    }
+
+    e = &v->zone->sh->streams[v->stream];
+
+    for ( ;; ) {
+
+        if (v->out_pos < v->out_last) {
+            n = c->send(c, v->out_pos, v->out_last - v->out_pos);
+
+            if (n == NGX_ERROR) {
+                ngx_ws_stream_finalize(v);
+                return;
+            }
+
+            if (n == NGX_AGAIN) {
+                goto again;
+            }
+
+            v->out_pos += n;
+            v->sent += n;
+
+            if (v->out_pos < v->out_last) {
+                goto again;
+            }
+
+            v->out_pos = v->out;
+            v->out_last = v->out;
+        }
+
+        if (v->closing) {
+            ngx_ws_stream_linger_handler(c->read);
+            return;
+        }
+
+        if (!v->attached) {
+            if (e->ring.data && !e->retired) {
+                ngx_ws_stream_join(v);
+                continue;
+            }
+
+            break;
+        }
+
+        rc = ngx_ws_stream_send_ring(v);
+
+        if (rc == NGX_ERROR) {
+            ngx_ws_stream_finalize(v);
+            return;
+        }
+
+        if (rc == NGX_AGAIN) {
+            goto again;
+        }
+
+        if (rc == NGX_DONE) {
+            /* caught up; a retired ring is left for good */
+            if (e->retired || e->ring_gen == 0) {
+                ngx_ws_stream_leave_ring(v);
+            }
+
+            break;
+        }
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    return;
+
+again:
+
+    ngx_add_timer(c->write, v->conf->send_timeout);
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_ws_stream_finalize(v);
+    }
+}
+
+
+/*
+ * Sends a batch of records from the ring: NGX_OK (sent, try for more),
+ * NGX_AGAIN (the socket is full), NGX_DONE (nothing new), NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
+{
+    int                      rc;
+    off_t                    before;
+    size_t                   total, left, rest;
+    ssize_t                  n;
+    uint64_t                 start;
+    ngx_uint_t               k, nrec, track, tried;
+    ngx_chain_t             *cl;
+    const uint8_t           *frame;
+    ngx_connection_t        *c;
+    ngx_ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
+    ngx_ws_stream_ring_t    *ring;
+    ngx_ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
+
+    c = v->connection;
+    ring = &v->zone->sh->streams[v->stream].ring;
+
+    cur = v->cur;
+    start = cur.pos;
+    nrec = 0;
+    total = 0;
+
+    while (nrec < NGX_WS_STREAM_BATCH && total < NGX_WS_STREAM_BATCH_BYTES) {
+
+        rc = ngx_ws_stream_ring_read(ring, &cur, &rec, &frame);
+
+        if (rc == NGX_WS_STREAM_AGAIN) {
+            break;
+        }
+
+        if (rc == NGX_WS_STREAM_RING_BEHIND) {
+            if (nrec) {
+                break;
+            }
+
+            ngx_ws_stream_skip(v);
+            return NGX_OK;
+        }
+
+        track = rec.kind & NGX_WS_STREAM_TRACK_MASK;
+
+        if (v->need_key && rec.type == NGX_WS_STREAM_REC_MEDIA
+            && !(rec.kind & NGX_WS_STREAM_FLAG_CONFIG))
+        {
+            if (track == NGX_WS_STREAM_TRACK_VIDEO
+                && (rec.kind & NGX_WS_STREAM_FLAG_KEY))
+            {
+                v->need_key = 0;
+
+            } else if (track == NGX_WS_STREAM_TRACK_VIDEO) {
+                ngx_ws_stream_ring_next(&cur, &rec);
+
+                if (nrec == 0) {
+                    v->cur = cur;
+                    start = cur.pos;
+                }
+
+                continue;
+            }
+        }
+
+        v->bufs[nrec].pos = (u_char *) frame;
+        v->bufs[nrec].last = (u_char *) frame + rec.len;
+        v->bufs[nrec].start = v->bufs[nrec].pos;
+        v->bufs[nrec].end = v->bufs[nrec].last;
+        v->bufs[nrec].memory = 1;
+        v->bufs[nrec].temporary = 0;
+
+        v->links[nrec].buf = &v->bufs[nrec];
+        v->links[nrec].next = NULL;
+
+        if (nrec) {
+            v->links[nrec - 1].next = &v->links[nrec];
+        }
+
+        recs[nrec] = rec;
+        ngx_ws_stream_ring_next(&cur, &rec);
+        after[nrec] = cur;
+
+        total += rec.len;
+        nrec++;
+    }
+
+    if (nrec == 0) {
+        v->cur = cur;
+        return NGX_DONE;
+    }
+
+    /* send: writev() for plain connections; SSL record by record */
+
+    tried = nrec;
+
+    if (c->ssl) {
+        n = 0;
+
+        for (k = 0; k < nrec; k++) {
+            rc = c->send(c, v->bufs[k].pos, recs[k].len);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_AGAIN) {
+                tried = k;
+                break;
+            }
+
+            n += rc;
+
+            if ((size_t) rc < recs[k].len) {
+                tried = k;
+                break;
+            }
+        }
+
+    } else {
+        before = c->sent;
+
+        cl = c->send_chain(c, &v->links[0], 0);
+
+        if (cl == NGX_CHAIN_ERROR) {
+            return NGX_ERROR;
+        }
+
+        n = c->sent - before;
+    }
+
+    if (!ngx_ws_stream_ring_intact(ring, start)) {
+        goto torn;
+    }
+
+    v->sent += n;
+    left = n;
+
+    for (k = 0; k < nrec; k++) {
+
+        if (left >= recs[k].len) {
+            left -= recs[k].len;
+            v->cur = after[k];
+            continue;
+        }
+
+        /* the socket took part of this frame (or, with SSL, the record
+         * layer holds it): keep the rest, the writer may overwrite it */
+
+        if (left == 0 && !(c->ssl && tried == k)) {
+            return NGX_AGAIN;
+        }
+
+        rest = recs[k].len - left;
+
+        if (ngx_ws_stream_queue_raw(v, v->bufs[k].pos + left, rest)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (!ngx_ws_stream_ring_intact(ring, start)) {
+            goto torn;
+        }
+
+        v->cur = after[k];
+
+        return NGX_AGAIN;
+    }
+
+    return NGX_OK;
+
+torn:
+
+    (void) ngx_atomic_fetch_add(
+                          &v->zone->sh->streams[v->stream].torn, 1);
+
+    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                  "ws_stream: data was overwritten while it was sent to "
+                  "this viewer; closing the connection (make "
+                  "ws_stream_buffer larger)");
+
+    return NGX_ERROR;
+}
+
+
+/* fell behind: jump to the newest keyframe and say so */
+
+static void
+ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
+{
+    int                      sync;
+    u_char                   buf[160], *p;
+    uint64_t                 frames, bytes;
+    ngx_ws_stream_entry_t   *e;
+    ngx_ws_stream_cursor_t   cur;
+
+    e = &v->zone->sh->streams[v->stream];
+
+    sync = ngx_ws_stream_ring_start(&e->ring, &cur);
+
+    bytes = cur.pos - v->cur.pos;
+    frames = (cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN
+              && v->cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN
+              && cur.seq > v->cur.seq) ? cur.seq - v->cur.seq : 0;
+
+    v->cur = cur;
+    v->need_key = !sync;
+    v->skips++;
+
+    (void) ngx_atomic_fetch_add(&e->skips, 1);
+
+    ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
+                  "ws_stream: slow viewer of \"%*s/%*s\" skipped %uL bytes",
+                  e->app_len, e->app, e->name_len, e->name, bytes);
+
+    p = ngx_snprintf(buf, sizeof(buf),
+                     "{\"type\":\"skipped\",\"frames\":%uL,\"bytes\":%uL,"
+                     "\"count\":%ui}", frames, bytes, v->skips);
+
+    (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT, buf, p - buf, 0);
+}
+
+
+/* a whole frame into the viewer's own buffer */
+
+ngx_int_t
+ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
+    const u_char *data, size_t len, ngx_uint_t ctl)
+{
+    u_char  hdr[NGX_WS_STREAM_WS_MAX_HDR];
+    size_t  hlen;
+
+    if (v->closing) {
+        return NGX_OK;
+    }
+
+    if (ctl && (size_t) (v->out_last - v->out_pos) > NGX_WS_STREAM_CTL_MAX) {
+        /* a client that sends pings but does not read */
+        ngx_ws_stream_protocol_close(v, NGX_WS_STREAM_CLOSE_POLICY,
+                                     "too many unread replies");
+        return NGX_DONE;
+    }
+
+    hlen = ngx_ws_stream_ws_header(hdr, opcode, len);
+
+    if (ngx_ws_stream_queue_raw(v, hdr, hlen) != NGX_OK
+        || ngx_ws_stream_queue_raw(v, data, len) != NGX_OK)
+    {
+        ngx_ws_stream_finalize(v);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v, const u_char *data,
+    size_t len)
+{
+    u_char  *p;
+    size_t   used, size;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    used = v->out_last - v->out_pos;
+
+    if (v->out && v->out_pos != v->out) {
+        ngx_memmove(v->out, v->out_pos, used);
+        v->out_pos = v->out;
+        v->out_last = v->out + used;
+    }
+
+    if (used + len > v->out_size) {
+        size = ngx_max(v->out_size * 2, 4096);
+
+        while (size < used + len) {
+            size *= 2;
+        }
+
+        p = ngx_alloc(size, v->connection->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (used) {
+            ngx_memcpy(p, v->out_pos, used);
+        }
+
+        if (v->out) {
+            ngx_free(v->out);
+        }
+
+        v->out = p;
+        v->out_size = size;
+        v->out_pos = p;
+        v->out_last = p + used;
+    }
+
+    v->out_last = ngx_cpymem(v->out_last, data, len);
+
+    return NGX_OK;
+}
