@@ -1,0 +1,782 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ */
+
+
+#include <stdlib.h>
+#include <float.h>
+
+#include "ngx_ws_stream_json.h"
+
+
+#define NGX_WS_STREAM_JSON_STRING   1
+#define NGX_WS_STREAM_JSON_NUMBER   2
+#define NGX_WS_STREAM_JSON_TRUE     3
+#define NGX_WS_STREAM_JSON_FALSE    4
+#define NGX_WS_STREAM_JSON_NULL     5
+
+/* more fields than this in one message are refused */
+#define NGX_WS_STREAM_JSON_KEYS     64
+
+/* the longest number converted */
+#define NGX_WS_STREAM_JSON_NUM_LEN  128
+
+#define NGX_WS_STREAM_JSON_MAX_ID   9007199254740992.0      /* 2^53 */
+#define NGX_WS_STREAM_JSON_MAX_NUM  1e12
+
+
+typedef struct {
+    const uint8_t   *start;         /* string: between the quotes */
+    const uint8_t   *end;
+    unsigned         type;          /* NGX_WS_STREAM_JSON_* */
+} ngx_ws_stream_json_value_t;
+
+
+/* the fields the parser knows, in the order of ngx_ws_stream_json_fields */
+
+#define NGX_WS_STREAM_F_TYPE        0
+#define NGX_WS_STREAM_F_ID          1
+#define NGX_WS_STREAM_F_T           2
+#define NGX_WS_STREAM_F_LATENCY     3
+#define NGX_WS_STREAM_F_STATE       9
+#define NGX_WS_STREAM_F_N           10
+
+
+static const char  *ngx_ws_stream_json_fields[NGX_WS_STREAM_F_N] = {
+    "type", "id", "t", "latency", "buffer", "bitrate", "dropped", "decoded",
+    "stalls", "state"
+};
+
+
+static const uint8_t *ngx_ws_stream_json_ws(const uint8_t *p,
+    const uint8_t *last);
+static const uint8_t *ngx_ws_stream_json_value(const uint8_t *p,
+    const uint8_t *last, ngx_ws_stream_json_value_t *v, const char **error);
+static const uint8_t *ngx_ws_stream_json_string(const uint8_t *p,
+    const uint8_t *last, ngx_ws_stream_json_value_t *v, const char **error);
+static const uint8_t *ngx_ws_stream_json_number(const uint8_t *p,
+    const uint8_t *last);
+static int ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last,
+    uint32_t *cp);
+static size_t ngx_ws_stream_json_utf8(const uint8_t *p, const uint8_t *last,
+    uint32_t *cp);
+static uint32_t ngx_ws_stream_json_next(const uint8_t **pp,
+    const uint8_t *end);
+static int ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
+    ngx_ws_stream_json_value_t *b);
+static int ngx_ws_stream_json_is(ngx_ws_stream_json_value_t *v,
+    const char *s);
+static int ngx_ws_stream_json_double(ngx_ws_stream_json_value_t *v,
+    double *d);
+static int ngx_ws_stream_json_ping(ngx_ws_stream_json_value_t *vals,
+    unsigned present, ngx_ws_stream_client_msg_t *m);
+static int ngx_ws_stream_json_report(ngx_ws_stream_json_value_t *vals,
+    unsigned present, ngx_ws_stream_client_msg_t *m);
+static int ngx_ws_stream_json_error(ngx_ws_stream_client_msg_t *m,
+    const char *error);
+
+
+int
+ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
+    ngx_ws_stream_client_msg_t *m)
+{
+    size_t                       nkeys, i;
+    unsigned                     present;
+    const char                  *error;
+    const uint8_t               *last;
+    ngx_ws_stream_json_value_t   keys[NGX_WS_STREAM_JSON_KEYS], value,
+                                 vals[NGX_WS_STREAM_F_N];
+
+    memset(m, 0, sizeof(ngx_ws_stream_client_msg_t));
+
+    m->latency = -1;
+    m->buffer = -1;
+    m->bitrate = -1;
+    m->dropped = -1;
+    m->decoded = -1;
+    m->stalls = -1;
+
+    last = p + len;
+    nkeys = 0;
+    present = 0;
+    error = NULL;
+
+    p = ngx_ws_stream_json_ws(p, last);
+
+    if (p == last || *p != '{') {
+        return ngx_ws_stream_json_error(m, "not a JSON object");
+    }
+
+    p = ngx_ws_stream_json_ws(p + 1, last);
+
+    if (p < last && *p == '}') {
+        p++;
+        goto done;
+    }
+
+    for ( ;; ) {
+
+        /* "key" */
+
+        if (p == last || *p != '"') {
+            return ngx_ws_stream_json_error(m, "field name expected");
+        }
+
+        if (nkeys == NGX_WS_STREAM_JSON_KEYS) {
+            return ngx_ws_stream_json_error(m, "too many fields");
+        }
+
+        p = ngx_ws_stream_json_string(p, last, &keys[nkeys], &error);
+
+        if (p == NULL) {
+            return ngx_ws_stream_json_error(m, error);
+        }
+
+        for (i = 0; i < nkeys; i++) {
+            if (ngx_ws_stream_json_equal(&keys[i], &keys[nkeys])) {
+                return ngx_ws_stream_json_error(m, "duplicate field");
+            }
+        }
+
+        nkeys++;
+
+        /* : value */
+
+        p = ngx_ws_stream_json_ws(p, last);
+
+        if (p == last || *p != ':') {
+            return ngx_ws_stream_json_error(m, "colon expected");
+        }
+
+        p = ngx_ws_stream_json_ws(p + 1, last);
+
+        p = ngx_ws_stream_json_value(p, last, &value, &error);
+
+        if (p == NULL) {
+            return ngx_ws_stream_json_error(m, error);
+        }
+
+        for (i = 0; i < NGX_WS_STREAM_F_N; i++) {
+            if (ngx_ws_stream_json_is(&keys[nkeys - 1],
+                                      ngx_ws_stream_json_fields[i]))
+            {
+                vals[i] = value;
+                present |= 1 << i;
+                break;
+            }
+        }
+
+        /* , or } */
+
+        p = ngx_ws_stream_json_ws(p, last);
+
+        if (p == last) {
+            return ngx_ws_stream_json_error(m, "unterminated object");
+        }
+
+        if (*p == '}') {
+            p++;
+            break;
+        }
+
+        if (*p != ',') {
+            return ngx_ws_stream_json_error(m, "comma expected");
+        }
+
+        p = ngx_ws_stream_json_ws(p + 1, last);
+    }
+
+done:
+
+    if (ngx_ws_stream_json_ws(p, last) != last) {
+        return ngx_ws_stream_json_error(m, "trailing bytes");
+    }
+
+    if (!(present & (1 << NGX_WS_STREAM_F_TYPE))) {
+        return ngx_ws_stream_json_error(m, "no type");
+    }
+
+    value = vals[NGX_WS_STREAM_F_TYPE];
+
+    if (value.type != NGX_WS_STREAM_JSON_STRING) {
+        return ngx_ws_stream_json_error(m, "type is not a string");
+    }
+
+    if (ngx_ws_stream_json_is(&value, "ping")) {
+        m->type = NGX_WS_STREAM_MSG_PING;
+        return ngx_ws_stream_json_ping(vals, present, m);
+    }
+
+    if (ngx_ws_stream_json_is(&value, "report")) {
+        m->type = NGX_WS_STREAM_MSG_REPORT;
+        return ngx_ws_stream_json_report(vals, present, m);
+    }
+
+    return ngx_ws_stream_json_error(m, "unknown type");
+}
+
+
+static int
+ngx_ws_stream_json_ping(ngx_ws_stream_json_value_t *vals, unsigned present,
+    ngx_ws_stream_client_msg_t *m)
+{
+    double  id, t;
+
+    if (!(present & (1 << NGX_WS_STREAM_F_ID))
+        || !(present & (1 << NGX_WS_STREAM_F_T)))
+    {
+        return ngx_ws_stream_json_error(m, "ping without id or t");
+    }
+
+    if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_ID], &id)
+        != NGX_WS_STREAM_OK
+        || id < 0 || id > NGX_WS_STREAM_JSON_MAX_ID
+        || id != (double) (uint64_t) id)
+    {
+        return ngx_ws_stream_json_error(m, "invalid ping id");
+    }
+
+    if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_T], &t)
+        != NGX_WS_STREAM_OK)
+    {
+        return ngx_ws_stream_json_error(m, "invalid ping t");
+    }
+
+    m->id = (double) (uint64_t) id;
+    m->t = t;
+
+    return NGX_WS_STREAM_OK;
+}
+
+
+static int
+ngx_ws_stream_json_report(ngx_ws_stream_json_value_t *vals, unsigned present,
+    ngx_ws_stream_client_msg_t *m)
+{
+    size_t                       n;
+    double                       d, *field[6];
+    uint32_t                     c;
+    unsigned                     i;
+    const uint8_t               *s;
+    ngx_ws_stream_json_value_t  *v;
+
+    field[0] = &m->latency;
+    field[1] = &m->buffer;
+    field[2] = &m->bitrate;
+    field[3] = &m->dropped;
+    field[4] = &m->decoded;
+    field[5] = &m->stalls;
+
+    for (i = 0; i < 6; i++) {
+
+        if (!(present & (1 << (NGX_WS_STREAM_F_LATENCY + i)))) {
+            continue;
+        }
+
+        if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_LATENCY + i], &d)
+            != NGX_WS_STREAM_OK
+            || d < 0 || d > NGX_WS_STREAM_JSON_MAX_NUM)
+        {
+            return ngx_ws_stream_json_error(m, "invalid report number");
+        }
+
+        *field[i] = d + 0.0;
+    }
+
+    if (!(present & (1 << NGX_WS_STREAM_F_STATE))) {
+        return NGX_WS_STREAM_OK;
+    }
+
+    v = &vals[NGX_WS_STREAM_F_STATE];
+
+    if (v->type != NGX_WS_STREAM_JSON_STRING) {
+        return ngx_ws_stream_json_error(m, "invalid report state");
+    }
+
+    s = v->start;
+    n = 0;
+
+    while (s < v->end) {
+        c = ngx_ws_stream_json_next(&s, v->end);
+
+        if (n == NGX_WS_STREAM_STATE_LEN - 1
+            || !((c >= 'a' && c <= 'z') || c == '_'))
+        {
+            m->state[0] = '\0';
+            return ngx_ws_stream_json_error(m, "invalid report state");
+        }
+
+        m->state[n++] = (char) c;
+    }
+
+    if (n == 0) {
+        return ngx_ws_stream_json_error(m, "invalid report state");
+    }
+
+    m->state[n] = '\0';
+
+    return NGX_WS_STREAM_OK;
+}
+
+
+static const uint8_t *
+ngx_ws_stream_json_ws(const uint8_t *p, const uint8_t *last)
+{
+    while (p < last
+           && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    {
+        p++;
+    }
+
+    return p;
+}
+
+
+static const uint8_t *
+ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
+    ngx_ws_stream_json_value_t *v, const char **error)
+{
+    size_t  n;
+
+    if (p == last) {
+        *error = "value expected";
+        return NULL;
+    }
+
+    v->start = p;
+
+    switch (*p) {
+
+    case '"':
+        return ngx_ws_stream_json_string(p, last, v, error);
+
+    case '{':
+    case '[':
+        *error = "nested value";
+        return NULL;
+
+    case 't':
+        v->type = NGX_WS_STREAM_JSON_TRUE;
+        n = 4;
+        break;
+
+    case 'f':
+        v->type = NGX_WS_STREAM_JSON_FALSE;
+        n = 5;
+        break;
+
+    case 'n':
+        v->type = NGX_WS_STREAM_JSON_NULL;
+        n = 4;
+        break;
+
+    default:
+        v->type = NGX_WS_STREAM_JSON_NUMBER;
+        v->end = ngx_ws_stream_json_number(p, last);
+
+        if (v->end == NULL) {
+            *error = "invalid value";
+        }
+
+        return v->end;
+    }
+
+    if ((size_t) (last - p) < n
+        || memcmp(p, (v->type == NGX_WS_STREAM_JSON_TRUE) ? "true"
+                     : (v->type == NGX_WS_STREAM_JSON_FALSE) ? "false"
+                     : "null", n) != 0)
+    {
+        *error = "invalid value";
+        return NULL;
+    }
+
+    v->end = p + n;
+
+    return v->end;
+}
+
+
+static const uint8_t *
+ngx_ws_stream_json_number(const uint8_t *p, const uint8_t *last)
+{
+    /* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+
+    if (p < last && *p == '-') {
+        p++;
+    }
+
+    if (p == last) {
+        return NULL;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        return NULL;
+    }
+
+    if (p < last && *p == '.') {
+        p++;
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < last && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < last && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+static const uint8_t *
+ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
+    ngx_ws_stream_json_value_t *v, const char **error)
+{
+    size_t    n;
+    uint32_t  cp, lo;
+
+    /* validates a string: p is at the opening quote */
+
+    v->type = NGX_WS_STREAM_JSON_STRING;
+    v->start = ++p;
+
+    for ( ;; ) {
+
+        if (p == last) {
+            *error = "unterminated string";
+            return NULL;
+        }
+
+        if (*p == '"') {
+            v->end = p;
+            return p + 1;
+        }
+
+        if (*p < 0x20) {
+            *error = "control character in string";
+            return NULL;
+        }
+
+        if (*p >= 0x80) {
+            n = ngx_ws_stream_json_utf8(p, last, &cp);
+
+            if (n == 0) {
+                *error = "string is not UTF-8";
+                return NULL;
+            }
+
+            p += n;
+            continue;
+        }
+
+        if (*p != '\\') {
+            p++;
+            continue;
+        }
+
+        if (last - p < 2) {
+            *error = "unterminated string";
+            return NULL;
+        }
+
+        switch (p[1]) {
+
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            p += 2;
+            continue;
+
+        case 'u':
+            break;
+
+        default:
+            *error = "invalid string escape";
+            return NULL;
+        }
+
+        if (ngx_ws_stream_json_hex4(p + 2, last, &cp) != NGX_WS_STREAM_OK) {
+            *error = "invalid string escape";
+            return NULL;
+        }
+
+        p += 6;
+
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+            *error = "lone surrogate in string";
+            return NULL;
+        }
+
+        if (cp < 0xd800 || cp > 0xdbff) {
+            continue;
+        }
+
+        /* a high surrogate: a low one must follow */
+
+        if (last - p < 6 || p[0] != '\\' || p[1] != 'u'
+            || ngx_ws_stream_json_hex4(p + 2, last, &lo) != NGX_WS_STREAM_OK
+            || lo < 0xdc00 || lo > 0xdfff)
+        {
+            *error = "lone surrogate in string";
+            return NULL;
+        }
+
+        p += 6;
+    }
+}
+
+
+static int
+ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last, uint32_t *cp)
+{
+    size_t    i;
+    uint32_t  c, v;
+
+    if (last - p < 4) {
+        return NGX_WS_STREAM_ERROR;
+    }
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            c = (c | 0x20) - 'a' + 10;
+
+        } else {
+            return NGX_WS_STREAM_ERROR;
+        }
+
+        v = (v << 4) | c;
+    }
+
+    *cp = v;
+
+    return NGX_WS_STREAM_OK;
+}
+
+
+static size_t
+ngx_ws_stream_json_utf8(const uint8_t *p, const uint8_t *last, uint32_t *cp)
+{
+    size_t    n, i;
+    uint32_t  c, min;
+
+    /* one UTF-8 sequence: its length, 0 if invalid */
+
+    c = p[0];
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        c &= 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        c &= 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        c &= 0x07;
+        min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        return 0;
+    }
+
+    *cp = c;
+
+    return n;
+}
+
+
+static uint32_t
+ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
+{
+    size_t          n;
+    uint32_t        cp, lo;
+    const uint8_t  *p;
+
+    /* the next code point of a string already validated */
+
+    p = *pp;
+
+    if (*p != '\\') {
+        n = ngx_ws_stream_json_utf8(p, end, &cp);
+        *pp = p + (n ? n : 1);
+        return n ? cp : 0xfffd;
+    }
+
+    *pp = p + 2;
+
+    switch (p[1]) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    case 'u':
+        break;
+    default:
+        return p[1];
+    }
+
+    if (ngx_ws_stream_json_hex4(p + 2, end, &cp) != NGX_WS_STREAM_OK) {
+        return 0xfffd;
+    }
+
+    *pp = p + 6;
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+
+        if (end - p < 12
+            || ngx_ws_stream_json_hex4(p + 8, end, &lo) != NGX_WS_STREAM_OK)
+        {
+            return 0xfffd;
+        }
+
+        *pp = p + 12;
+
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+    }
+
+    return cp;
+}
+
+
+static int
+ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
+    ngx_ws_stream_json_value_t *b)
+{
+    const uint8_t  *p, *q;
+
+    p = a->start;
+    q = b->start;
+
+    while (p < a->end && q < b->end) {
+        if (ngx_ws_stream_json_next(&p, a->end)
+            != ngx_ws_stream_json_next(&q, b->end))
+        {
+            return 0;
+        }
+    }
+
+    return p == a->end && q == b->end;
+}
+
+
+static int
+ngx_ws_stream_json_is(ngx_ws_stream_json_value_t *v, const char *s)
+{
+    const uint8_t  *p;
+
+    p = v->start;
+
+    while (p < v->end && *s) {
+        if (ngx_ws_stream_json_next(&p, v->end) != (uint8_t) *s++) {
+            return 0;
+        }
+    }
+
+    return p == v->end && *s == '\0';
+}
+
+
+static int
+ngx_ws_stream_json_double(ngx_ws_stream_json_value_t *v, double *d)
+{
+    char    buf[NGX_WS_STREAM_JSON_NUM_LEN], *end;
+    size_t  n;
+
+    if (v->type != NGX_WS_STREAM_JSON_NUMBER) {
+        return NGX_WS_STREAM_ERROR;
+    }
+
+    n = v->end - v->start;
+
+    if (n >= NGX_WS_STREAM_JSON_NUM_LEN) {
+        return NGX_WS_STREAM_ERROR;
+    }
+
+    memcpy(buf, v->start, n);
+    buf[n] = '\0';
+
+    *d = strtod(buf, &end);
+
+    if (end != buf + n || *d != *d || *d > DBL_MAX || *d < -DBL_MAX) {
+        return NGX_WS_STREAM_ERROR;
+    }
+
+    return NGX_WS_STREAM_OK;
+}
+
+
+static int
+ngx_ws_stream_json_error(ngx_ws_stream_client_msg_t *m, const char *error)
+{
+    m->error = error;
+
+    return NGX_WS_STREAM_ERROR;
+}

@@ -1,0 +1,51 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * libFuzzer harness of the FLV tag body parser:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
+ *       -Ingx_ws_stream_module test/fuzz/fuzz_flv.c \
+ *       ngx_ws_stream_module/ngx_ws_stream_flv.c -o build/fuzz_flv
+ */
+
+
+#include <stdlib.h>
+
+#include "ngx_ws_stream_flv.h"
+
+
+static void
+fuzz_check(int rc, ngx_ws_stream_flv_info_t *info)
+{
+    if (rc == NGX_WS_STREAM_ERROR) {
+        if (info->error == NULL) {
+            abort();
+        }
+
+        return;
+    }
+
+    if (rc != NGX_WS_STREAM_OK
+        || memchr(info->codec_string, '\0', sizeof(info->codec_string))
+           == NULL
+        || info->width > 65536 || info->height > 65536)
+    {
+        abort();
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                       rc;
+    ngx_ws_stream_flv_info_t  info;
+
+    rc = ngx_ws_stream_flv_parse_video(data, size, &info);
+    fuzz_check(rc, &info);
+
+    rc = ngx_ws_stream_flv_parse_audio(data, size, &info);
+    fuzz_check(rc, &info);
+
+    return 0;
+}

@@ -1,0 +1,366 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * Client messages: valid ping and report, every class of error, every
+ * prefix of the valid messages.
+ */
+
+
+#include "test.h"
+#include "ngx_ws_stream_json.h"
+
+
+static int
+test_json_parse(const char *s, size_t len, ngx_ws_stream_client_msg_t *m)
+{
+    int       rc;
+    uint8_t  *b;
+
+    b = test_dup(s, len);
+    rc = ngx_ws_stream_json_parse(b, len, m);
+    free(b);
+
+    if (rc == NGX_WS_STREAM_ERROR && m->error == NULL) {
+        return 99;
+    }
+
+    return rc;
+}
+
+
+#define test_json_str(s, m)  test_json_parse(s, sizeof(s) - 1, m)
+
+#define test_json_ok(s)                                                      \
+    (test_json_str(s, &m) == NGX_WS_STREAM_OK)
+
+#define test_json_err(s)                                                     \
+    (test_json_str(s, &m) == NGX_WS_STREAM_ERROR)
+
+
+/* every prefix of a message: an error or a result, no read past the end */
+
+static void
+test_json_truncate(const char *s)
+{
+    int                         rc, bad;
+    size_t                      i, len;
+    ngx_ws_stream_client_msg_t  m;
+
+    bad = 0;
+    len = strlen(s);
+
+    for (i = 0; i < len; i++) {
+        rc = test_json_parse(s, i, &m);
+
+        if (rc != NGX_WS_STREAM_OK && rc != NGX_WS_STREAM_ERROR) {
+            bad++;
+        }
+    }
+
+    T(bad == 0);
+}
+
+
+static void
+test_json_ping(void)
+{
+    ngx_ws_stream_client_msg_t  m;
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":7,\"t\":5123.25}"));
+    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 7 && m.t == 5123.25);
+    T(m.latency == -1 && m.state[0] == '\0');
+
+    /* white space, any order, exponents, negative t */
+
+    T(test_json_ok(" \t\r\n{ \"t\" : -1.5e3 ,\n\"id\" :0, \"type\":\"ping\" }"
+                   " \n"));
+    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 0 && m.t == -1500);
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":9007199254740992,\"t\":0}"));
+    T(m.id == 9007199254740992.0);
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":1E3,\"t\":1e-5}"));
+    T(m.id == 1000 && m.t == 1e-5);
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":2.0,\"t\":-0}"));
+    T(m.id == 2);
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":-0,\"t\":1}"));
+    T(m.id == 0);
+
+    T(test_json_ok("{\"type\":\"ping\",\"id\":1,\"t\":1e308}"));
+
+    /* escapes in names and values */
+
+    T(test_json_ok("{\"typ\\u0065\":\"p\\u0069ng\",\"\\u0069d\":1,"
+                   "\"t\":2}"));
+    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 1 && m.t == 2);
+
+    /* unknown fields, and report fields that a ping does not have */
+
+    T(test_json_ok("{\"type\":\"ping\",\"a\":true,\"b\":false,\"c\":null,"
+                   "\"d\":\"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\","
+                   "\"e\":-0.5e+2,\"latency\":\"abc\",\"state\":7,"
+                   "\"\\ud83d\\ude00\":\"\xc3\xa9\xf0\x9f\x98\x80\","
+                   "\"id\":3,\"t\":4}"));
+    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 3);
+
+    /* id: integer from 0 to 2^53; t finite */
+
+    T(test_json_err("{\"type\":\"ping\",\"id\":9007199254740994,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1e16,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":-1,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1.5,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":\"7\",\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":null,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":true,\"t\":0}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":1e309}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":-1e400}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":\"1\"}"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1}"));
+    T(test_json_err("{\"type\":\"ping\",\"t\":1}"));
+    T(test_json_err("{\"type\":\"ping\"}"));
+
+    /* a number too long to convert, where it matters and where not */
+
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":0.0000000000000000000"
+                    "00000000000000000000000000000000000000000000000000000"
+                    "00000000000000000000000000000000000000000000000000000"
+                    "1}"));
+    T(test_json_ok("{\"type\":\"ping\",\"id\":1,\"t\":1,\"x\":0.00000000000"
+                   "00000000000000000000000000000000000000000000000000000"
+                   "00000000000000000000000000000000000000000000000000000"
+                   "000000001}"));
+
+    test_json_truncate("{\"type\":\"ping\",\"id\":7,\"t\":5123.25}");
+    test_json_truncate(" { \"t\" : -1.5e+3 , \"id\" : 0 , \"type\" : \"ping\""
+                       " , \"x\" : [ ] } ");
+}
+
+
+static void
+test_json_report(void)
+{
+    ngx_ws_stream_client_msg_t  m;
+
+    T(test_json_ok("{\"type\":\"report\",\"latency\":420.5,\"buffer\":380,"
+                   "\"bitrate\":2100000,\"dropped\":0,\"decoded\":1800,"
+                   "\"stalls\":0,\"state\":\"playing\"}"));
+    T(m.type == NGX_WS_STREAM_MSG_REPORT);
+    T(m.latency == 420.5 && m.buffer == 380 && m.bitrate == 2100000);
+    T(m.dropped == 0 && m.decoded == 1800 && m.stalls == 0);
+    T(strcmp(m.state, "playing") == 0);
+
+    T(test_json_ok("{\"type\":\"report\"}"));
+    T(m.type == NGX_WS_STREAM_MSG_REPORT && m.latency == -1
+      && m.buffer == -1 && m.bitrate == -1 && m.dropped == -1
+      && m.decoded == -1 && m.stalls == -1 && m.state[0] == '\0');
+
+    T(test_json_ok("{\"stalls\":1e12,\"type\":\"report\","
+                   "\"state\":\"abcdefghijklmn_\",\"id\":\"x\",\"t\":[]}")
+      == 0);
+    T(test_json_ok("{\"stalls\":1e12,\"type\":\"report\","
+                   "\"state\":\"abcdefghijklmn_\",\"id\":\"x\",\"t\":{}}")
+      == 0);
+    T(test_json_ok("{\"stalls\":1e12,\"type\":\"report\","
+                   "\"state\":\"abcdefghijklmn_\",\"id\":\"x\",\"t\":null}"));
+    T(m.stalls == 1e12 && strcmp(m.state, "abcdefghijklmn_") == 0);
+
+    T(test_json_ok("{\"type\":\"report\",\"state\":\"\\u0070l\\u0061y\"}"));
+    T(strcmp(m.state, "play") == 0);
+
+    T(test_json_ok("{\"type\":\"report\",\"state\":\"_\"}"));
+
+    /* ranges and types */
+
+    T(test_json_err("{\"type\":\"report\",\"latency\":-1}"));
+    T(test_json_err("{\"type\":\"report\",\"latency\":-0.001}"));
+    T(test_json_err("{\"type\":\"report\",\"buffer\":1000000000001}"));
+    T(test_json_err("{\"type\":\"report\",\"bitrate\":1.0000001e12}"));
+    T(test_json_err("{\"type\":\"report\",\"dropped\":\"1\"}"));
+    T(test_json_err("{\"type\":\"report\",\"decoded\":null}"));
+    T(test_json_err("{\"type\":\"report\",\"stalls\":false}"));
+    T(test_json_err("{\"type\":\"report\",\"latency\":1e999}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"abcdefghijklmnop\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"Playing\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"play-ing\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"play ing\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"pl\\u0000ay\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":\"\xc3\xa9\"}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":null}"));
+    T(test_json_err("{\"type\":\"report\",\"state\":1}"));
+
+    test_json_truncate("{\"type\":\"report\",\"latency\":420.5,\"buffer\":380,"
+                       "\"bitrate\":2100000,\"dropped\":0,\"decoded\":1800,"
+                       "\"stalls\":0,\"state\":\"playing\"}");
+}
+
+
+static void
+test_json_errors(void)
+{
+    size_t                      i, n;
+    char                        buf[2048];
+    ngx_ws_stream_client_msg_t  m;
+
+    /* not an object */
+
+    T(test_json_err(""));
+    T(test_json_err("   "));
+    T(test_json_err("[]"));
+    T(test_json_err("null"));
+    T(test_json_err("\"ping\""));
+    T(test_json_err("{"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":1"));
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":1,"));
+    T(m.error != NULL);
+
+    /* type */
+
+    T(test_json_err("{}"));
+    T(m.error && strcmp(m.error, "no type") == 0);
+    T(test_json_err("{\"type\":\"pong\"}"));
+    T(m.error && strcmp(m.error, "unknown type") == 0);
+    T(test_json_err("{\"type\":\"Ping\",\"id\":1,\"t\":1}"));
+    T(test_json_err("{\"type\":\"ping \",\"id\":1,\"t\":1}"));
+    T(test_json_err("{\"type\":\"pin\",\"id\":1,\"t\":1}"));
+    T(test_json_err("{\"type\":\"\",\"id\":1,\"t\":1}"));
+    T(test_json_err("{\"type\":1}"));
+    T(test_json_err("{\"type\":null}"));
+    T(test_json_err("{\"Type\":\"ping\",\"id\":1,\"t\":1}"));
+
+    /* nesting */
+
+    T(test_json_err("{\"type\":\"report\",\"x\":{}}"));
+    T(m.error && strcmp(m.error, "nested value") == 0);
+    T(test_json_err("{\"type\":\"report\",\"x\":[1]}"));
+    T(test_json_err("{\"type\":\"report\",\"x\":{\"y\":1}}"));
+    T(test_json_err("{{}}"));
+
+    /* duplicates, also of unknown fields and through escapes */
+
+    T(test_json_err("{\"type\":\"ping\",\"type\":\"ping\",\"id\":1,\"t\":1}"));
+    T(m.error && strcmp(m.error, "duplicate field") == 0);
+    T(test_json_err("{\"type\":\"ping\",\"id\":1,\"t\":1,\"id\":2}"));
+    T(test_json_err("{\"a\":1,\"type\":\"report\",\"a\":2}"));
+    T(test_json_err("{\"a\":1,\"type\":\"report\",\"\\u0061\":2}"));
+    T(test_json_err("{\"\\ud83d\\ude00\":1,\"type\":\"report\","
+                    "\"\xf0\x9f\x98\x80\":2}"));
+    T(test_json_ok("{\"a\":1,\"type\":\"report\",\"A\":2,\"a \":3,\"\":4}"));
+    T(test_json_err("{\"\\n\":1,\"type\":\"report\",\"\\u000a\":2}"));
+    T(test_json_err("{\"\\b\\f\\n\\r\\t\\/\\\\\\\"\":1,\"type\":\"report\","
+                    "\"\\u0008\\u000c\\u000A\\u000d\\u0009/\\u005c"
+                    "\\u0022\":2}"));
+    T(test_json_ok("{\"\\b\\f\\n\\r\\t\\/\\\\\\\"\":1,\"type\":\"report\","
+                   "\"\\u0008\\u000c\\u000A\\u000d\\u0009/\\u005c"
+                   "\\u0023\":2}"));
+
+    /* trailing bytes, separators */
+
+    T(test_json_err("{\"type\":\"report\"} x"));
+    T(m.error && strcmp(m.error, "trailing bytes") == 0);
+    T(test_json_err("{\"type\":\"report\"}{}"));
+    T(test_json_err("{\"type\":\"report\"}\0"));
+    T(test_json_err("{\"type\":\"report\",}"));
+    T(test_json_err("{,\"type\":\"report\"}"));
+    T(test_json_err("{\"type\" \"report\"}"));
+    T(test_json_err("{\"type\":\"report\" \"a\":1}"));
+    T(test_json_err("{\"type\":\"report\";\"a\":1}"));
+    T(test_json_err("{\"type\"::\"report\"}"));
+    T(test_json_err("{\"type\":}"));
+    T(test_json_err("{type:\"report\"}"));
+    T(test_json_err("{'type':'report'}"));
+    T(test_json_err("{\"type\":\"report\"\f}"));
+    T(test_json_err("\xef\xbb\xbf{\"type\":\"report\"}"));
+
+    /* numbers */
+
+    T(test_json_ok("{\"type\":\"report\",\"a\":0,\"b\":-0,\"c\":0.5,"
+                   "\"d\":1E5,\"e\":1e-5,\"f\":-12.5e+3,\"g\":10}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":01}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":-01}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":00}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":+1}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":-}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":--1}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1.}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":.5}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1e}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1e+}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1.5e}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":0x10}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":NaN}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":Infinity}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":-Infinity}"));
+    T(test_json_err("{\"type\":\"report\",\"latency\":nan}"));
+    T(test_json_err("{\"type\":\"report\",\"latency\":inf}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1 2}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":1,5}"));
+
+    /* literals */
+
+    T(test_json_err("{\"type\":\"report\",\"a\":tru}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":True}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":nul}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":falsey}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":undefined}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":nulll}"));
+
+    /* strings */
+
+    T(test_json_err("{\"type\":\"report\",\"a\":\"x}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"x\ny\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"x\ty\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"x\0y\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\x\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\'\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\u12\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\u12g4\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\U0041\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\udc00\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83d\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83dx\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83d\\u0041\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83d\\ud83d\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83d\\n\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\u"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\\ud83d\\u"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xc3(\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xc0\xaf\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xed\xa0\x80\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xf4\x90\x80\x80\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xff\"}"));
+    T(test_json_err("{\"type\":\"report\",\"a\":\"\xe2\x82\"}"));
+    T(test_json_err("{\"type\":\"report\",\"\xc3\":1}"));
+    T(test_json_ok("{\"type\":\"report\",\"a\":\"\\uD83D\\uDE00\\u00E9\","
+                   "\"b\":\"\x7f\"}"));
+
+    /* the number of fields */
+
+    n = (size_t) sprintf(buf, "{\"type\":\"report\"");
+
+    for (i = 1; i < 64; i++) {
+        n += (size_t) sprintf(buf + n, ",\"k%u\":%u", (unsigned) i,
+                              (unsigned) i);
+    }
+
+    memcpy(buf + n, "}", 2);
+
+    T(test_json_parse(buf, n + 1, &m) == NGX_WS_STREAM_OK);
+
+    memcpy(buf + n, ",\"k64\":64}", 11);
+
+    T(test_json_parse(buf, n + 10, &m) == NGX_WS_STREAM_ERROR);
+}
+
+
+void
+test_json(void)
+{
+    test_json_ping();
+    test_json_report();
+    test_json_errors();
+}
