@@ -130,7 +130,7 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
 
         if (rc == NGX_DONE) {
             /* caught up; a retired ring is left for good */
-            if (e->retired || e->ring_gen == 0) {
+            if (e->retired) {
                 ngx_ws_stream_leave_ring(v);
             }
 

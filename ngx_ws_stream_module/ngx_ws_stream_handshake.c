@@ -15,6 +15,7 @@
 
 #include "ngx_ws_stream.h"
 #include "ngx_ws_stream_viewer.h"
+#include "ngx_ws_stream_ws.h"
 
 
 #define NGX_WS_STREAM_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -213,6 +214,12 @@ ngx_ws_stream_parse_uri(ngx_http_request_t *r, ngx_str_t *app,
         if (*p < 0x20 || *p == 0x7f) {
             return NGX_DECLINED;
         }
+    }
+
+    /* names go back to the client in JSON text */
+
+    if (!ngx_ws_stream_ws_utf8(app->data, end - app->data)) {
+        return NGX_DECLINED;
     }
 
     return NGX_OK;

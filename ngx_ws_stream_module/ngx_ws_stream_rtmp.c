@@ -429,6 +429,8 @@ ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ngx_ws_stream_rtmp_ctx_t       *ctx;
     ngx_ws_stream_rtmp_app_conf_t  *wacf;
 
+    ctx = NULL;
+
     if (!ngx_ws_stream_rtmp_session_ok(s) || s->app_conf == NULL) {
         goto next;
     }
@@ -500,7 +502,18 @@ ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 
 next:
 
-    return ngx_ws_stream_next_publish(s, v);
+    rc = ngx_ws_stream_next_publish(s, v);
+
+    if (rc != NGX_OK) {
+        /* refused after us (access, notify, live): leave no trace */
+
+        if (ctx && ctx->stream >= 0) {
+            ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+            ctx->stream = -1;
+        }
+    }
+
+    return rc;
 }
 
 
@@ -691,7 +704,14 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
         return NGX_ERROR;
     }
 
-    if (info.end) {
+    /* end of sequence, video info/command frames (type 5) and enhanced
+     * RTMP metadata packets carry nothing to decode */
+
+    if (info.end
+        || (h->type == NGX_RTMP_MSG_VIDEO
+            && (((payload[0] >> 4) & 7) == 5
+                || ((payload[0] & 0x80) && (payload[0] & 0x0f) == 4))))
+    {
         return NGX_OK;
     }
 

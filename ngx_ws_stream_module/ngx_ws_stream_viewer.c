@@ -159,7 +159,9 @@ void
 ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
 {
     int                     sync;
-    u_char                  hello[512], *p;
+    u_char                  hello[1536], app[6 * NGX_WS_STREAM_APP_LEN];
+    u_char                  name[6 * NGX_WS_STREAM_NAME_LEN], *p;
+    size_t                  app_len, name_len;
     ngx_uint_t              k, online, attach;
     ngx_ws_stream_entry_t  *e;
 
@@ -168,11 +170,17 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
     if (!v->joined) {
         v->joined = 1;
 
+        /* JSON escapes take at most 6 bytes per byte */
+
+        app_len = (u_char *) ngx_escape_json(app, e->app, e->app_len) - app;
+        name_len = (u_char *) ngx_escape_json(name, e->name, e->name_len)
+                   - name;
+
         p = ngx_snprintf(hello, sizeof(hello),
                          "{\"type\":\"hello\",\"version\":1,"
                          "\"app\":\"%*s\",\"stream\":\"%*s\","
                          "\"online\":%s,\"server_time\":%.3f}",
-                         e->app_len, e->app, e->name_len, e->name,
+                         app_len, app, name_len, name,
                          e->pub == NGX_WS_STREAM_PUB_ONLINE ? "true"
                                                             : "false",
                          ngx_ws_stream_clock());
