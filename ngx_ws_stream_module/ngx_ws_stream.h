@@ -37,6 +37,10 @@
 #define NGX_WS_STREAM_FREE          0
 #define NGX_WS_STREAM_USED          1
 
+/* kinds of notice records */
+#define NGX_WS_STREAM_NOTICE        0
+#define NGX_WS_STREAM_NOTICE_ONLINE 1       /* readers wait for a keyframe */
+
 /* publisher states */
 #define NGX_WS_STREAM_PUB_NONE      0
 #define NGX_WS_STREAM_PUB_PENDING   1       /* publish accepted, no media */
@@ -70,6 +74,7 @@ typedef struct {
     ngx_msec_t               gone;          /* when it left, monotonic */
     ngx_msec_t               grace;
     uint64_t                 started;       /* wall clock ms of publish */
+    ngx_uint_t               has_video;     /* this publish sent video */
 
     /* viewers: process records that have some, and how many */
     uint64_t                 mask;
@@ -153,7 +158,7 @@ void ngx_ws_stream_unpublish(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 ngx_int_t ngx_ws_stream_set_conf(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     ngx_uint_t which, u_char *frame, size_t len, ngx_log_t *log);
 void ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
-    const char *json);
+    const char *json, ngx_uint_t kind);
 void ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 void ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);

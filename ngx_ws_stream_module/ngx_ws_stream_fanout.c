@@ -173,10 +173,12 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     ngx_connection_t        *c;
     ngx_ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
     ngx_ws_stream_ring_t    *ring;
+    ngx_ws_stream_entry_t   *e;
     ngx_ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
 
     c = v->connection;
-    ring = &v->zone->sh->streams[v->stream].ring;
+    e = &v->zone->sh->streams[v->stream];
+    ring = &e->ring;
 
     cur = v->cur;
     start = cur.pos;
@@ -202,6 +204,13 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         track = rec.kind & NGX_WS_STREAM_TRACK_MASK;
 
+        if (rec.type == NGX_WS_STREAM_REC_NOTICE
+            && rec.kind == NGX_WS_STREAM_NOTICE_ONLINE)
+        {
+            /* a new publisher: media start again at a keyframe */
+            v->need_key = 1;
+        }
+
         if (v->need_key && rec.type == NGX_WS_STREAM_REC_MEDIA
             && !(rec.kind & NGX_WS_STREAM_FLAG_CONFIG))
         {
@@ -210,7 +219,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             {
                 v->need_key = 0;
 
-            } else if (track == NGX_WS_STREAM_TRACK_VIDEO) {
+            } else if (track == NGX_WS_STREAM_TRACK_VIDEO
+                       || (track == NGX_WS_STREAM_TRACK_AUDIO
+                           && e->has_video))
+            {
                 ngx_ws_stream_ring_next(&cur, &rec);
 
                 if (nrec == 0) {

@@ -726,6 +726,7 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
         ctx->has_video = 1;
+        e->has_video = 1;
     }
 
     if (info.flags & NGX_WS_STREAM_FLAG_CONFIG) {

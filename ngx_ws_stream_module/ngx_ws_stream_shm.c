@@ -423,11 +423,13 @@ ngx_ws_stream_online(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
     }
 
     e->pub = NGX_WS_STREAM_PUB_ONLINE;
+    e->has_video = 0;
     e->started = ngx_ws_stream_now_ms();
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    ngx_ws_stream_append_notice(zone, i, "{\"type\":\"online\"}");
+    ngx_ws_stream_append_notice(zone, i, "{\"type\":\"online\"}",
+                                NGX_WS_STREAM_NOTICE_ONLINE);
     ngx_ws_stream_wake(zone, i);
 }
 
@@ -440,7 +442,8 @@ ngx_ws_stream_unpublish(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
     e = &zone->sh->streams[i];
 
     if (e->pub == NGX_WS_STREAM_PUB_ONLINE) {
-        ngx_ws_stream_append_notice(zone, i, "{\"type\":\"offline\"}");
+        ngx_ws_stream_append_notice(zone, i, "{\"type\":\"offline\"}",
+                                    NGX_WS_STREAM_NOTICE);
     }
 
     ngx_shmtx_lock(&zone->shpool->mutex);
@@ -504,7 +507,7 @@ ngx_ws_stream_set_conf(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 
 void
 ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
-    const char *json)
+    const char *json, ngx_uint_t kind)
 {
     u_char                 *p;
     size_t                  len, hlen;
@@ -528,7 +531,7 @@ ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     p = ngx_cpymem(p, hdr, hlen);
     ngx_memcpy(p, json, len);
 
-    ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_NOTICE, 0, 0,
+    ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_NOTICE, kind, 0,
                               ngx_ws_stream_now_ms(), 0);
 }
 
@@ -622,7 +625,8 @@ ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
 
             if (e->pub == NGX_WS_STREAM_PUB_ONLINE) {
                 ngx_ws_stream_append_notice(zone, i,
-                                            "{\"type\":\"offline\"}");
+                                            "{\"type\":\"offline\"}",
+                                            NGX_WS_STREAM_NOTICE);
             }
 
             e->pub = NGX_WS_STREAM_PUB_NONE;
