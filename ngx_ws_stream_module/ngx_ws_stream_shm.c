@@ -23,6 +23,8 @@ static void ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_entry_t *e);
 static void ngx_ws_stream_ring_free(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_entry_t *e);
+static void ngx_ws_stream_entry_tidy(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e);
 static ngx_uint_t ngx_ws_stream_pid_dead(ngx_pid_t pid);
 static void ngx_ws_stream_proc_reclaim(ngx_ws_stream_zone_t *zone,
     ngx_uint_t p);
@@ -261,6 +263,35 @@ ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
 }
 
 
+/* under the mutex: free a retired ring nobody reads, and an idle entry */
+
+static void
+ngx_ws_stream_entry_tidy(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
+{
+    ngx_uint_t  p, attached;
+
+    if (e->state == NGX_WS_STREAM_FREE) {
+        return;
+    }
+
+    if (e->ring.data && e->retired) {
+        attached = 0;
+
+        for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
+            attached += e->attached[p];
+        }
+
+        if (attached == 0) {
+            ngx_ws_stream_ring_free(zone, e);
+        }
+    }
+
+    if (ngx_ws_stream_entry_unused(e)) {
+        ngx_ws_stream_entry_free(zone, e);
+    }
+}
+
+
 static void
 ngx_ws_stream_ring_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
 {
@@ -319,9 +350,7 @@ ngx_ws_stream_entry_put(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
                            __ATOMIC_RELEASE);
     }
 
-    if (ngx_ws_stream_entry_unused(e)) {
-        ngx_ws_stream_entry_free(zone, e);
-    }
+    ngx_ws_stream_entry_tidy(zone, e);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
@@ -448,13 +477,18 @@ ngx_ws_stream_unpublish(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
+    /* a publish refused before any media was seen by nobody: its ring
+     * goes at once unless viewers still read the previous publisher's */
+
+    if (e->grace == 0 || e->pub == NGX_WS_STREAM_PUB_PENDING) {
+        e->retired = 1;
+    }
+
     e->pub = NGX_WS_STREAM_PUB_NONE;
     e->pub_pid = 0;
     e->gone = ngx_current_msec;
 
-    if (e->grace == 0) {
-        e->retired = 1;
-    }
+    ngx_ws_stream_entry_tidy(zone, e);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -556,7 +590,6 @@ ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
 void
 ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
 {
-    ngx_uint_t              p, attached;
     ngx_ws_stream_entry_t  *e;
 
     e = &zone->sh->streams[i];
@@ -567,17 +600,7 @@ ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
         e->attached[zone->proc]--;
     }
 
-    if (e->ring.data && e->retired) {
-        attached = 0;
-
-        for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
-            attached += e->attached[p];
-        }
-
-        if (attached == 0) {
-            ngx_ws_stream_ring_free(zone, e);
-        }
-    }
+    ngx_ws_stream_entry_tidy(zone, e);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
@@ -593,7 +616,7 @@ void
 ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
 {
     uint64_t                wake;
-    ngx_uint_t              i, p, attached;
+    ngx_uint_t              i, p;
     ngx_ws_stream_entry_t  *e;
 
     wake = 0;
@@ -642,21 +665,7 @@ ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
             wake |= e->mask;
         }
 
-        if (e->ring.data && e->retired) {
-            attached = 0;
-
-            for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
-                attached += e->attached[p];
-            }
-
-            if (attached == 0) {
-                ngx_ws_stream_ring_free(zone, e);
-            }
-        }
-
-        if (ngx_ws_stream_entry_unused(e)) {
-            ngx_ws_stream_entry_free(zone, e);
-        }
+        ngx_ws_stream_entry_tidy(zone, e);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
