@@ -15,8 +15,9 @@ LD_OPT      ?=
 
 SRC_DIR      = ngx_ws_stream_module
 MODULE_SRCS  = $(wildcard $(SRC_DIR)/*.c) $(wildcard $(SRC_DIR)/*.h) config
-CORE_SRCS    = $(SRC_DIR)/ngx_ws_stream_flv.c $(SRC_DIR)/ngx_ws_stream_ws.c \
-               $(SRC_DIR)/ngx_ws_stream_json.c $(SRC_DIR)/ngx_ws_stream_ring.c
+CORE_SRCS    = $(SRC_DIR)/ngx_ws_stream_flv.c $(SRC_DIR)/ngx_ws_stream_sps.c \
+               $(SRC_DIR)/ngx_ws_stream_ws.c $(SRC_DIR)/ngx_ws_stream_json.c \
+               $(SRC_DIR)/ngx_ws_stream_ring.c
 UNIT_SRCS    = $(wildcard test/unit/*.c)
 SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer

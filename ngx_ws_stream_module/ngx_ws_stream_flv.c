@@ -7,38 +7,12 @@
 #include <stdio.h>
 
 #include "ngx_ws_stream_flv.h"
+#include "ngx_ws_stream_sps.h"
 
 
-/* the part of a parameter set that is copied and unescaped for parsing */
-#define NGX_WS_STREAM_PS_MAX        1024
-
-/* sanity limits of the coded picture size, in pixels */
-#define NGX_WS_STREAM_PIC_MAX       65536
-
-
-typedef struct {
-    const uint8_t   *p;
-    size_t           len;           /* bytes */
-    size_t           pos;           /* bits */
-    unsigned         err;
-} ngx_ws_stream_bits_t;
-
-
-static void ngx_ws_stream_bits_init(ngx_ws_stream_bits_t *b, const uint8_t *p,
-    size_t len);
-static uint32_t ngx_ws_stream_bits_read(ngx_ws_stream_bits_t *b, unsigned n);
-static void ngx_ws_stream_bits_skip(ngx_ws_stream_bits_t *b, size_t n);
-static uint32_t ngx_ws_stream_bits_ue(ngx_ws_stream_bits_t *b);
-static int32_t ngx_ws_stream_bits_se(ngx_ws_stream_bits_t *b);
-static size_t ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src,
-    size_t len);
 static int ngx_ws_stream_flv_avcc(const uint8_t *p, size_t len,
     ngx_ws_stream_flv_info_t *info);
-static int ngx_ws_stream_flv_avc_sps(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info);
 static int ngx_ws_stream_flv_hvcc(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info);
-static int ngx_ws_stream_flv_hevc_sps(const uint8_t *p, size_t len,
     ngx_ws_stream_flv_info_t *info);
 static int ngx_ws_stream_flv_video_config(const uint8_t *p, size_t len,
     ngx_ws_stream_flv_info_t *info);
@@ -250,192 +224,13 @@ ngx_ws_stream_flv_avcc(const uint8_t *p, size_t len,
         return ngx_ws_stream_flv_error(info, "truncated AVC configuration");
     }
 
-    return ngx_ws_stream_flv_avc_sps(p + 8, n, info);
-}
-
-
-static int
-ngx_ws_stream_flv_avc_sps(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info)
-{
-    size_t                n;
-    int32_t               delta;
-    uint8_t               buf[NGX_WS_STREAM_PS_MAX];
-    uint32_t              profile, chroma, separate, frame_mbs_only, i, j,
-                          count, size, last, next, cx, cy, crop[4];
-    uint64_t              width, height, w, h;
-    ngx_ws_stream_bits_t  b;
-
-    if (len < 4 || (p[0] & 0x1f) != 7) {
+    if (ngx_ws_stream_avc_sps(p + 8, n, &info->width, &info->height)
+        != NGX_WS_STREAM_OK)
+    {
         return ngx_ws_stream_flv_error(info, "malformed SPS");
     }
 
-    /* skip the NAL header, remove emulation prevention bytes */
-
-    n = ngx_ws_stream_unescape(buf, p + 1, len - 1);
-
-    ngx_ws_stream_bits_init(&b, buf, n);
-
-    profile = ngx_ws_stream_bits_read(&b, 8);
-    ngx_ws_stream_bits_skip(&b, 16);            /* constraints, level */
-
-    if (ngx_ws_stream_bits_ue(&b) > 31) {       /* seq_parameter_set_id */
-        goto malformed;
-    }
-
-    chroma = 1;
-    separate = 0;
-
-    if (profile == 100 || profile == 110 || profile == 122
-        || profile == 244 || profile == 44 || profile == 83
-        || profile == 86 || profile == 118 || profile == 128
-        || profile == 138 || profile == 139 || profile == 134
-        || profile == 135)
-    {
-        chroma = ngx_ws_stream_bits_ue(&b);
-
-        if (chroma > 3) {
-            goto malformed;
-        }
-
-        if (chroma == 3) {
-            separate = ngx_ws_stream_bits_read(&b, 1);
-        }
-
-        if (ngx_ws_stream_bits_ue(&b) > 6           /* bit_depth_luma */
-            || ngx_ws_stream_bits_ue(&b) > 6)       /* bit_depth_chroma */
-        {
-            goto malformed;
-        }
-
-        ngx_ws_stream_bits_skip(&b, 1);     /* qpprime_y_zero_transform */
-
-        if (ngx_ws_stream_bits_read(&b, 1)) {   /* seq_scaling_matrix */
-
-            count = (chroma != 3) ? 8 : 12;
-
-            for (i = 0; i < count && !b.err; i++) {
-
-                if (ngx_ws_stream_bits_read(&b, 1) == 0) {
-                    continue;
-                }
-
-                size = (i < 6) ? 16 : 64;
-                last = 8;
-                next = 8;
-
-                for (j = 0; j < size && !b.err; j++) {
-
-                    if (next != 0) {
-                        delta = ngx_ws_stream_bits_se(&b);
-
-                        if (delta < -128 || delta > 127) {
-                            goto malformed;
-                        }
-
-                        next = (uint32_t) ((int32_t) last + delta + 256) % 256;
-                    }
-
-                    last = (next == 0) ? last : next;
-                }
-            }
-        }
-    }
-
-    if (ngx_ws_stream_bits_ue(&b) > 12) {       /* log2_max_frame_num */
-        goto malformed;
-    }
-
-    switch (ngx_ws_stream_bits_ue(&b)) {        /* pic_order_cnt_type */
-
-    case 0:
-        if (ngx_ws_stream_bits_ue(&b) > 12) {   /* log2_max_poc_lsb */
-            goto malformed;
-        }
-
-        break;
-
-    case 1:
-        ngx_ws_stream_bits_skip(&b, 1);     /* delta_pic_order_always_zero */
-        (void) ngx_ws_stream_bits_se(&b);   /* offset_for_non_ref_pic */
-        (void) ngx_ws_stream_bits_se(&b);   /* offset_for_top_to_bottom */
-
-        count = ngx_ws_stream_bits_ue(&b);
-
-        if (count > 255) {
-            goto malformed;
-        }
-
-        for (i = 0; i < count && !b.err; i++) {
-            (void) ngx_ws_stream_bits_se(&b);
-        }
-
-        break;
-
-    case 2:
-        break;
-
-    default:
-        goto malformed;
-    }
-
-    (void) ngx_ws_stream_bits_ue(&b);           /* max_num_ref_frames */
-    ngx_ws_stream_bits_skip(&b, 1);             /* gaps_in_frame_num */
-
-    w = (uint64_t) ngx_ws_stream_bits_ue(&b) + 1;
-    h = (uint64_t) ngx_ws_stream_bits_ue(&b) + 1;
-
-    frame_mbs_only = ngx_ws_stream_bits_read(&b, 1);
-
-    if (!frame_mbs_only) {
-        ngx_ws_stream_bits_skip(&b, 1);         /* mb_adaptive_frame_field */
-    }
-
-    ngx_ws_stream_bits_skip(&b, 1);             /* direct_8x8_inference */
-
-    crop[0] = crop[1] = crop[2] = crop[3] = 0;
-
-    if (ngx_ws_stream_bits_read(&b, 1)) {       /* frame_cropping_flag */
-        for (i = 0; i < 4; i++) {
-            crop[i] = ngx_ws_stream_bits_ue(&b);
-        }
-    }
-
-    if (b.err) {
-        goto malformed;
-    }
-
-    width = w * 16;
-    height = h * 16 * (2 - frame_mbs_only);
-
-    if (width > NGX_WS_STREAM_PIC_MAX || height > NGX_WS_STREAM_PIC_MAX) {
-        goto malformed;
-    }
-
-    if (separate || chroma == 0) {
-        cx = 1;
-        cy = 2 - frame_mbs_only;
-
-    } else {
-        cx = (chroma == 3) ? 1 : 2;
-        cy = ((chroma == 1) ? 2 : 1) * (2 - frame_mbs_only);
-    }
-
-    w = ((uint64_t) crop[0] + crop[1]) * cx;
-    h = ((uint64_t) crop[2] + crop[3]) * cy;
-
-    if (w >= width || h >= height) {
-        goto malformed;
-    }
-
-    info->width = (uint32_t) (width - w);
-    info->height = (uint32_t) (height - h);
-
     return NGX_WS_STREAM_OK;
-
-malformed:
-
-    return ngx_ws_stream_flv_error(info, "malformed SPS");
 }
 
 
@@ -520,106 +315,13 @@ ngx_ws_stream_flv_hvcc(const uint8_t *p, size_t len,
 
             if (type == 33 && info->width == 0) {
                 /* a size failure is not fatal: width and height stay 0 */
-                (void) ngx_ws_stream_flv_hevc_sps(p + k, nlen, info);
+                (void) ngx_ws_stream_hevc_sps(p + k, nlen, &info->width,
+                                              &info->height);
             }
 
             k += nlen;
         }
     }
-
-    return NGX_WS_STREAM_OK;
-}
-
-
-static int
-ngx_ws_stream_flv_hevc_sps(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info)
-{
-    size_t                n;
-    uint8_t               buf[NGX_WS_STREAM_PS_MAX];
-    uint32_t              sub, i, flags, chroma, cx, cy, crop[4];
-    uint64_t              width, height, w, h;
-    ngx_ws_stream_bits_t  b;
-
-    if (len < 3 || ((p[0] >> 1) & 0x3f) != 33) {
-        return NGX_WS_STREAM_ERROR;
-    }
-
-    n = ngx_ws_stream_unescape(buf, p + 2, len - 2);
-
-    ngx_ws_stream_bits_init(&b, buf, n);
-
-    ngx_ws_stream_bits_skip(&b, 4);             /* sps_video_parameter_set */
-    sub = ngx_ws_stream_bits_read(&b, 3);       /* sps_max_sub_layers - 1 */
-    ngx_ws_stream_bits_skip(&b, 1);             /* temporal_id_nesting */
-
-    /* profile_tier_level(1, sub) */
-
-    ngx_ws_stream_bits_skip(&b, 88 + 8);
-
-    flags = 0;
-
-    for (i = 0; i < sub; i++) {
-        flags |= ngx_ws_stream_bits_read(&b, 2) << (2 * i);
-    }
-
-    if (sub > 0) {
-        ngx_ws_stream_bits_skip(&b, 2 * (8 - sub));
-    }
-
-    for (i = 0; i < sub; i++) {
-        if (flags & (2 << (2 * i))) {           /* sub_layer_profile */
-            ngx_ws_stream_bits_skip(&b, 88);
-        }
-
-        if (flags & (1 << (2 * i))) {           /* sub_layer_level */
-            ngx_ws_stream_bits_skip(&b, 8);
-        }
-    }
-
-    if (ngx_ws_stream_bits_ue(&b) > 15) {       /* sps_seq_parameter_set */
-        return NGX_WS_STREAM_ERROR;
-    }
-
-    chroma = ngx_ws_stream_bits_ue(&b);
-
-    if (chroma > 3) {
-        return NGX_WS_STREAM_ERROR;
-    }
-
-    if (chroma == 3 && ngx_ws_stream_bits_read(&b, 1)) {
-        chroma = 0;                             /* separate_colour_plane */
-    }
-
-    width = ngx_ws_stream_bits_ue(&b);
-    height = ngx_ws_stream_bits_ue(&b);
-
-    crop[0] = crop[1] = crop[2] = crop[3] = 0;
-
-    if (ngx_ws_stream_bits_read(&b, 1)) {       /* conformance_window */
-        for (i = 0; i < 4; i++) {
-            crop[i] = ngx_ws_stream_bits_ue(&b);
-        }
-    }
-
-    if (b.err || width == 0 || height == 0
-        || width > NGX_WS_STREAM_PIC_MAX || height > NGX_WS_STREAM_PIC_MAX)
-    {
-        return NGX_WS_STREAM_ERROR;
-    }
-
-    cx = (chroma == 1 || chroma == 2) ? 2 : 1;
-    cy = (chroma == 1) ? 2 : 1;
-
-    w = ((uint64_t) crop[0] + crop[1]) * cx;
-    h = ((uint64_t) crop[2] + crop[3]) * cy;
-
-    if (w >= width || h >= height) {
-        return NGX_WS_STREAM_ERROR;
-    }
-
-    info->width = (uint32_t) (width - w);
-    info->height = (uint32_t) (height - h);
 
     return NGX_WS_STREAM_OK;
 }
@@ -823,113 +525,4 @@ ngx_ws_stream_flv_error(ngx_ws_stream_flv_info_t *info, const char *error)
     info->error = error;
 
     return NGX_WS_STREAM_ERROR;
-}
-
-
-static size_t
-ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    size_t    i, n, zeros;
-
-    /* removes emulation prevention bytes: 00 00 03 -> 00 00 */
-
-    n = 0;
-    zeros = 0;
-
-    for (i = 0; i < len && n < NGX_WS_STREAM_PS_MAX; i++) {
-
-        if (zeros >= 2 && src[i] == 3) {
-            zeros = 0;
-            continue;
-        }
-
-        zeros = (src[i] == 0) ? zeros + 1 : 0;
-        dst[n++] = src[i];
-    }
-
-    return n;
-}
-
-
-static void
-ngx_ws_stream_bits_init(ngx_ws_stream_bits_t *b, const uint8_t *p,
-    size_t len)
-{
-    b->p = p;
-    b->len = len;
-    b->pos = 0;
-    b->err = 0;
-}
-
-
-static uint32_t
-ngx_ws_stream_bits_read(ngx_ws_stream_bits_t *b, unsigned n)
-{
-    uint32_t  v;
-
-    v = 0;
-
-    while (n--) {
-
-        if (b->pos >= b->len * 8) {
-            b->err = 1;
-            return 0;
-        }
-
-        v = (v << 1) | ((b->p[b->pos >> 3] >> (7 - (b->pos & 7))) & 1);
-        b->pos++;
-    }
-
-    return v;
-}
-
-
-static void
-ngx_ws_stream_bits_skip(ngx_ws_stream_bits_t *b, size_t n)
-{
-    if (n > b->len * 8 - b->pos) {
-        b->err = 1;
-        b->pos = b->len * 8;
-        return;
-    }
-
-    b->pos += n;
-}
-
-
-static uint32_t
-ngx_ws_stream_bits_ue(ngx_ws_stream_bits_t *b)
-{
-    unsigned  zeros;
-
-    /* exp-Golomb: up to 31 leading zero bits, so the value fits */
-
-    for (zeros = 0; ngx_ws_stream_bits_read(b, 1) == 0; zeros++) {
-
-        if (b->err || zeros == 31) {
-            b->err = 1;
-            return 0;
-        }
-    }
-
-    if (zeros == 0) {
-        return 0;
-    }
-
-    return ((uint32_t) 1 << zeros) - 1 + ngx_ws_stream_bits_read(b, zeros);
-}
-
-
-static int32_t
-ngx_ws_stream_bits_se(ngx_ws_stream_bits_t *b)
-{
-    uint32_t  k;
-
-    k = ngx_ws_stream_bits_ue(b);
-
-    if (k & 1) {
-        return (int32_t) ((k >> 1) + 1);
-    }
-
-    return -(int32_t) (k >> 1);
 }

@@ -5,7 +5,8 @@
  * libFuzzer harness of the FLV tag body parser:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *       -Ingx_ws_stream_module test/fuzz/fuzz_flv.c \
- *       ngx_ws_stream_module/ngx_ws_stream_flv.c -o build/fuzz_flv
+ *       ngx_ws_stream_module/ngx_ws_stream_flv.c \
+ *       ngx_ws_stream_module/ngx_ws_stream_sps.c -o build/fuzz_flv
  */
 
 
