@@ -4,7 +4,8 @@
  *
  * FLV audio/video tag body parsing (the payload of RTMP messages 8 and 9):
  * legacy AVC and AAC/MP3 headers, enhanced RTMP (ExVideoTagHeader) for
- * avc1/hvc1, AVC decoder configuration and SPS, AudioSpecificConfig.
+ * avc1/hvc1, AVC/HEVC decoder configuration records (SPS parsing is in
+ * ngx_ws_stream_sps.c), AudioSpecificConfig.
  */
 
 
