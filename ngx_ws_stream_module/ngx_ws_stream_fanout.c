@@ -362,7 +362,7 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
 {
     int                      sync;
     u_char                   buf[160], *p;
-    uint64_t                 frames, bytes;
+    uint64_t                 frames, bytes, to;
     ngx_ws_stream_entry_t   *e;
     ngx_ws_stream_cursor_t   cur;
 
@@ -370,10 +370,15 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
 
     sync = ngx_ws_stream_ring_start(&e->ring, &cur);
 
+    /* at head the record number is not known exactly: the records
+     * committed so far are close enough for the notice */
+
+    to = (cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN)
+         ? cur.seq : __atomic_load_n(&e->ring.seq, __ATOMIC_ACQUIRE);
+
     bytes = cur.pos - v->cur.pos;
-    frames = (cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN
-              && v->cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN
-              && cur.seq > v->cur.seq) ? cur.seq - v->cur.seq : 0;
+    frames = (v->cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN && to > v->cur.seq)
+             ? to - v->cur.seq : 0;
 
     v->cur = cur;
     v->need_key = !sync;

@@ -1,6 +1,6 @@
 // A viewer that stops reading is jumped ahead (skipped notice, then a
 // keyframe) without disturbing a viewer that keeps up.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { useNginx } from './lib/nginx.mjs';
 import { startPublisher } from './lib/publish.mjs';
@@ -8,48 +8,60 @@ import { Viewer, connectOnline, checkStream, isMedia, describeMsg } from './lib/
 import { liveConf, streamName } from './lib/common.mjs';
 import { sleep } from './lib/util.mjs';
 
+async function slowCase(env, t, name) {
+  const fast = await Viewer.connect(env.http('live', name));
+  const slow = await Viewer.connect(env.http('live', name));
+  await fast.waitFor(isMedia, { what: 'fast first media' });
+  await slow.waitFor(isMedia, { what: 'slow first media' });
+  const fastFrom = fast.msgs.length;
+  slow.ws._socket.pause();
+  await sleep(8000);
+  const pausedAt = slow.msgs.length;
+  slow.ws._socket.resume();
+  const skipped = await slow.waitFor((m) => m.kind === 'text' && m.type === 'skipped',
+    { what: 'skipped notice', timeout: 20000 });
+  t.diagnostic(`skipped: ${skipped.text} (msgs before pause end: ${pausedAt})`);
+  assert.ok(Number.isInteger(skipped.json.frames) && skipped.json.frames > 0, skipped.text);
+  assert.ok(typeof skipped.json.bytes === 'number' && skipped.json.bytes > 0, skipped.text);
+  assert.ok(skipped.json.count >= 1, skipped.text);
+  const after = await slow.waitFor(isMedia, { from: skipped.i + 1, what: 'media after skipped' });
+  assert.ok(after.track === 1 && after.key, `first media after skipped: ${describeMsg(after)}`);
+  await sleep(2000);
+  checkStream(slow.msgs, { from: 1, label: 'slow' });
+
+  assert.ok(!fast.msgs.some((m) => m.kind === 'text' && m.type === 'skipped'),
+    `fast viewer was skipped: ${fast.msgs.filter((m) => m.type === 'skipped').map((m) => m.text)}`);
+  const st = checkStream(fast.msgs, { from: 1, maxDtsGap: 1000, label: 'fast' });
+  const during = fast.msgs.slice(fastFrom).filter(isMedia).length;
+  t.diagnostic(`fast: ${JSON.stringify(st)}, ${during} media msgs during the pause+`);
+  assert.ok(during > 8 * 30, `fast viewer got only ${during} media messages while the other was paused`);
+  assert.equal(fast.closeInfo, null);
+  assert.equal(slow.closeInfo, null);
+  await fast.close();
+  await slow.close();
+}
+
 describe('04 slow reader', () => {
   const env = useNginx({
     tag: 'slow',
     conf: (p) => liveConf(p, { app: 'ws_stream_buffer 512k;', listen: 'sndbuf=16k', loc: 'ws_stream_send_timeout 60s;' }),
   });
-  const name = streamName('slow');
 
-  before(async () => {
-    // ~6 Mbit/s constant bit rate: 512k of ring is less than a second.
-    startPublisher({ port: env.rtmpPort, name, bitrate: '6M', cbr: true });
-    const { viewer } = await connectOnline(env.http('live', name));
-    await viewer.close();
-  });
-
-  it('slow viewer gets skipped + keyframe; fast viewer continuous', async (t) => {
-    const fast = await Viewer.connect(env.http('live', name));
-    const slow = await Viewer.connect(env.http('live', name));
-    await fast.waitFor(isMedia, { what: 'fast first media' });
-    await slow.waitFor(isMedia, { what: 'slow first media' });
-    const fastFrom = fast.msgs.length;
-    slow.ws._socket.pause();
-    await sleep(8000);
-    const pausedAt = slow.msgs.length;
-    slow.ws._socket.resume();
-    const skipped = await slow.waitFor((m) => m.kind === 'text' && m.type === 'skipped',
-      { what: 'skipped notice', timeout: 20000 });
-    t.diagnostic(`skipped: ${skipped.text} (msgs before pause end: ${pausedAt})`);
-    assert.ok(Number.isInteger(skipped.json.frames) && skipped.json.frames > 0, skipped.text);
-    assert.ok(typeof skipped.json.bytes === 'number' && skipped.json.bytes > 0, skipped.text);
-    assert.ok(skipped.json.count >= 1, skipped.text);
-    const after = await slow.waitFor(isMedia, { from: skipped.i + 1, what: 'media after skipped' });
-    assert.ok(after.track === 1 && after.key, `first media after skipped: ${describeMsg(after)}`);
-    await sleep(2000);
-    checkStream(slow.msgs, { from: 1, label: 'slow' });
-
-    assert.ok(!fast.msgs.some((m) => m.kind === 'text' && m.type === 'skipped'),
-      `fast viewer was skipped: ${fast.msgs.filter((m) => m.type === 'skipped').map((m) => m.text)}`);
-    const st = checkStream(fast.msgs, { from: 1, maxDtsGap: 1000, label: 'fast' });
-    const during = fast.msgs.slice(fastFrom).filter(isMedia).length;
-    t.diagnostic(`fast: ${JSON.stringify(st)}, ${during} media msgs during the pause+`);
-    assert.ok(during > 8 * 30, `fast viewer got only ${during} media messages while the other was paused`);
-    assert.equal(fast.closeInfo, null);
-    assert.equal(slow.closeInfo, null);
-  });
+  // Constant bit rate so 512k of ring is well under a second of stream.
+  // GOP inside the ring (3 Mbit/s, 0.5 s GOP ~ 190 KB < 512k), and GOP larger
+  // than the ring (6 Mbit/s, 1 s GOP ~ 750 KB > 512k): in both the notice must
+  // say how many frames the jump skipped.
+  for (const [label, pubOpts] of [
+    ['GOP smaller than the ring', { bitrate: '3M', cbr: true, gop: 15 }],
+    ['GOP larger than the ring', { bitrate: '6M', cbr: true, gop: 30 }],
+  ]) {
+    it(`${label}: slow viewer gets skipped + keyframe; fast viewer continuous`, async (t) => {
+      const name = streamName('slow');
+      const pub = startPublisher({ port: env.rtmpPort, name, ...pubOpts });
+      const { viewer: probe } = await connectOnline(env.http('live', name));
+      await probe.close();
+      await slowCase(env, t, name);
+      await pub.stop();
+    });
+  }
 });
