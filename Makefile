@@ -26,7 +26,8 @@ APT_PKGS     = nginx nginx-dev libnginx-mod-rtmp ffmpeg gcc make clang \
                libpcre2-dev libssl-dev zlib1g-dev openssl iproute2 \
                ca-certificates
 
-.PHONY: all deps build asan clang unit integration integration-asan test \
+.PHONY: all deps build asan clang unit player-unit integration \
+        integration-asan test \
         demo clean
 
 all: build
@@ -86,6 +87,9 @@ $(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard $(SRC_DIR)/*.h) \
 unit: $(BUILD)/unit
 	$(BUILD)/unit
 
+player-unit:
+	node --test player/test/
+
 integration: build
 	WS_STREAM_MODULE=$(CURDIR)/$(BUILD)/ngx_ws_stream_module.so \
 	    node --test --test-concurrency=1 t/
@@ -96,6 +100,7 @@ integration-asan: asan
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) player-unit
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
