@@ -141,6 +141,7 @@ typedef struct {
 ngx_ws_stream_zone_t *ngx_ws_stream_zone_get(ngx_conf_t *cf,
     ngx_str_t *name);
 ngx_int_t ngx_ws_stream_check_rtmp(ngx_conf_t *cf);
+ngx_int_t ngx_ws_stream_zones_declared(ngx_conf_t *cf);
 void ngx_ws_stream_wake_flush(ngx_event_t *ev);
 uint64_t ngx_ws_stream_now_ms(void);
 

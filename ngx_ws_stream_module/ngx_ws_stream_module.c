@@ -128,7 +128,42 @@ static ngx_event_t        ngx_ws_stream_janitor_event;
 static ngx_int_t
 ngx_ws_stream_postconfiguration(ngx_conf_t *cf)
 {
-    return ngx_ws_stream_check_rtmp(cf);
+    if (ngx_ws_stream_check_rtmp(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_stream_zones_declared(cf);
+}
+
+
+/*
+ * Every zone named by a "ws_stream" is declared by "ws_stream_zone";
+ * checked once both blocks are parsed, or nginx would only say "zero
+ * size shared memory zone".
+ */
+
+ngx_int_t
+ngx_ws_stream_zones_declared(ngx_conf_t *cf)
+{
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_ws_stream_zone_t  *zone;
+
+    part = NULL;
+    i = 0;
+
+    while ((zone = ngx_ws_stream_zone_next(cf->cycle, &part, &i))) {
+        if (!zone->declared) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ws_stream zone \"%V\" is used but not "
+                               "declared: add \"ws_stream_zone zone=%V:32m;\" "
+                               "to the http block", &zone->name,
+                               &zone->name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -176,6 +176,14 @@ ngx_ws_stream_rtmp_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_ws_stream_rtmp_meta;
 
+    /* an http block before this one has declared all its zones */
+
+    if (cf->cycle->conf_ctx[ngx_http_module.index]
+        && ngx_ws_stream_zones_declared(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_ws_stream_next_publish = *ngx_ws_stream_rtmp_publish_p;
     *ngx_ws_stream_rtmp_publish_p = ngx_ws_stream_rtmp_publish;
 

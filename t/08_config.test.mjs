@@ -44,7 +44,7 @@ describe('08 configuration checks (nginx -t)', () => {
     const r = await run(c);
     assert.notEqual(r.status, 0, `nginx -t accepted an undeclared zone\n${r.out}`);
     assert.match(r.stderr + r.log, /\[emerg\]/, r.out);
-    assert.match(r.stderr + r.log, /nosuchzone/, r.out);
+    assert.match(r.stderr + r.log, /ws_stream zone "nosuchzone" is used but not declared: add "ws_stream_zone zone=nosuchzone:32m;"/, r.out);
     noSanitizer(r);
     await r.cleanup();
   });
@@ -55,6 +55,7 @@ describe('08 configuration checks (nginx -t)', () => {
     const r = await run(c);
     assert.notEqual(r.status, 0, `nginx -t accepted an undeclared zone\n${r.out}`);
     assert.match(r.stderr + r.log, /\[emerg\]/, r.out);
+    assert.match(r.stderr + r.log, /ws_stream zone "nosuchzone" is used but not declared/, r.out);
     noSanitizer(r);
     await r.cleanup();
   });
