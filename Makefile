@@ -24,7 +24,7 @@ SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 APT_PKGS     = nginx nginx-dev libnginx-mod-rtmp ffmpeg gcc make clang \
                libpcre2-dev libssl-dev zlib1g-dev openssl iproute2 \
-               ca-certificates
+               ca-certificates chromium
 
 .PHONY: all deps build asan clang unit player-unit integration \
         integration-asan test \

@@ -1,0 +1,243 @@
+// WsLoader: the WebSocket side of the player (protocol v1, docs/protocol.md).
+// Opens the socket, parses messages, keeps a server clock estimate from
+// ping/pong, sends reports, and reconnects with backoff and full jitter.
+import { ErrorCodes, WsStreamError } from './errors.js';
+import { parseMediaHeader } from './flv-demux.js';
+
+const PING_INTERVAL = 2000;
+const QUICK_PINGS = [50, 250, 500];   // ms after open
+const CLOCK_SAMPLES = 8;
+const IDLE_TIMEOUT = 10000;           // nothing received (pongs come every 2 s): reconnect
+const CONNECT_TIMEOUT = 10000;
+
+/** Minimal event emitter: on(type, fn), off(type, fn), emit(type, arg). */
+export class Emitter {
+  constructor() { this._handlers = new Map(); }
+
+  /** @param {string} type @param {Function} fn */
+  on(type, fn) {
+    if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+    this._handlers.get(type).add(fn);
+    return this;
+  }
+
+  /** @param {string} type @param {Function} fn */
+  off(type, fn) {
+    const set = this._handlers.get(type);
+    if (set) set.delete(fn);
+    return this;
+  }
+
+  emit(type, arg) {
+    const set = this._handlers.get(type);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try { fn(arg); } catch (e) { setTimeout(() => { throw e; }); }
+    }
+  }
+}
+
+const clampNum = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(Math.max(v, 0), 1e12) : undefined);
+
+/**
+ * WebSocket loader.
+ * Events: 'open', 'hello'(json), 'notice'(json), 'config'({track,dts,payload}),
+ * 'media'({track,key,dts,cts,ingest,payload}), 'close'({code,reason,willReconnect}),
+ * 'error'(WsStreamError), 'clock'({offset,rtt}).
+ */
+export class WsLoader extends Emitter {
+  /**
+   * @param {string} url ws:// or wss:// URL of the stream
+   * @param {{protocols?: string[], reconnect?: {min?: number, max?: number}, WebSocket?: Function}} [opts]
+   */
+  constructor(url, { protocols = ['wsstream.1'], reconnect = {}, WebSocket: WS } = {}) {
+    super();
+    this.url = url;
+    this.protocols = protocols;
+    this.backoff = { min: reconnect.min ?? 500, max: reconnect.max ?? 10000 };
+    this.WS = WS || globalThis.WebSocket;
+    this.ws = null;
+    this.closed = false;
+    this.attempt = 0;
+    this.pingId = 0;
+    this.samples = [];          // {offset, rtt}
+    this.offset = null;         // server ms = performance.timeOrigin + performance.now() + offset
+    this.rtt = null;
+    this.bytes = 0;             // binary bytes received (for bitrate)
+    this.connections = 0;
+    this._timers = new Set();
+    this._pingTimer = null;
+    this._idleTimer = null;
+    this._reconnectTimer = null;
+    this._connect();
+  }
+
+  /** Server wall clock estimate, ms since the Unix epoch (local clock if not synced yet). */
+  serverNow() {
+    return performance.timeOrigin + performance.now() + (this.offset ?? 0);
+  }
+
+  /** @returns {boolean} whether the socket is open */
+  get isOpen() { return !!this.ws && this.ws.readyState === 1; }
+
+  /**
+   * Send a protocol report; fields (latency, buffer, bitrate, dropped, decoded,
+   * stalls: numbers; state: string) are checked against protocol.md ranges.
+   * @param {object} obj
+   */
+  report(obj) {
+    const msg = { type: 'report' };
+    for (const k of ['latency', 'buffer', 'bitrate', 'dropped', 'decoded', 'stalls']) {
+      const v = clampNum(obj[k]);
+      if (v !== undefined) msg[k] = Math.round(v * 10) / 10;
+    }
+    if (typeof obj.state === 'string' && /^[a-z_]{1,15}$/.test(obj.state)) msg.state = obj.state;
+    return this._send(msg);
+  }
+
+  /** Close for good (no reconnect). */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this._clearTimers();
+    clearTimeout(this._reconnectTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      this._detach(ws);
+      try { ws.close(1000); } catch { /* already closing */ }
+    }
+  }
+
+  _send(obj) {
+    if (!this.isOpen) return false;
+    try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
+  }
+
+  _later(fn, ms) {
+    const t = setTimeout(() => { this._timers.delete(t); fn(); }, ms);
+    this._timers.add(t);
+  }
+
+  _clearTimers() {
+    for (const t of this._timers) clearTimeout(t);
+    this._timers.clear();
+    clearInterval(this._pingTimer);
+    clearTimeout(this._idleTimer);
+    this._pingTimer = null;
+  }
+
+  _connect() {
+    if (this.closed) return;
+    let ws;
+    try {
+      ws = new this.WS(this.url, this.protocols);
+    } catch (e) {
+      this.emit('error', new WsStreamError(ErrorCodes.NETWORK, `cannot open ${this.url}: ${e.message}`,
+        { fatal: true, cause: e }));
+      this.closed = true;
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this._gotHello = false;
+    ws.onopen = () => {
+      this.connections++;
+      this.emit('open');
+      for (const ms of QUICK_PINGS) this._later(() => this._ping(), ms);
+      this._pingTimer = setInterval(() => this._ping(), PING_INTERVAL);
+      this._touch();
+    };
+    ws.onmessage = (ev) => this._onMessage(ev.data);
+    ws.onerror = () => { /* a close event follows */ };
+    ws.onclose = (ev) => this._onClose(ev.code, ev.reason);
+    this._idleTimer = setTimeout(() => this._drop('connect timeout'), CONNECT_TIMEOUT);
+  }
+
+  _detach(ws) {
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+  }
+
+  // No message for IDLE_TIMEOUT: the connection is dead.
+  _touch() {
+    clearTimeout(this._idleTimer);
+    this._idleTimer = setTimeout(() => this._drop('no data'), IDLE_TIMEOUT);
+  }
+
+  _drop(reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    this._detach(ws);
+    try { ws.close(4000, reason); } catch { /* closing anyway */ }
+    this._onClose(1006, reason);
+  }
+
+  _onClose(code, reason) {
+    if (this.ws) this._detach(this.ws);
+    this.ws = null;
+    this._clearTimers();
+    const willReconnect = !this.closed;
+    if (code === 1002 || code === 1003 || code === 1007 || code === 1009)
+      this.emit('error', new WsStreamError(ErrorCodes.PROTOCOL, `server closed with ${code} ${reason || ''}`.trim()));
+    this.emit('close', { code, reason, willReconnect });
+    if (!willReconnect) return;
+    if (this._gotHello) this.attempt = 0;
+    const cap = Math.min(this.backoff.max, this.backoff.min * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    // full jitter, with a small floor so a server that refuses at once is not hammered
+    const delay = Math.max(50, Math.random() * cap);
+    this._reconnectTimer = setTimeout(() => this._connect(), delay);
+  }
+
+  _ping() {
+    this._send({ type: 'ping', id: this.pingId++, t: performance.now() });
+  }
+
+  _onPong(msg) {
+    const t1 = performance.now();
+    if (typeof msg.t !== 'number' || typeof msg.server_time !== 'number') return;
+    const rtt = t1 - msg.t;
+    if (!(rtt >= 0) || rtt > 60000) return;
+    const offset = msg.server_time + rtt / 2 - (performance.timeOrigin + t1);
+    this.samples.push({ offset, rtt });
+    if (this.samples.length > CLOCK_SAMPLES) this.samples.shift();
+    let best = this.samples[0];
+    for (const s of this.samples) if (s.rtt < best.rtt) best = s;
+    this.offset = best.offset;
+    this.rtt = best.rtt;
+    this.emit('clock', { offset: best.offset, rtt: best.rtt });
+  }
+
+  _onMessage(data) {
+    this._touch();
+    if (typeof data === 'string') {
+      let msg;
+      try { msg = JSON.parse(data); } catch {
+        this.emit('error', new WsStreamError(ErrorCodes.PROTOCOL, 'invalid JSON from the server'));
+        return;
+      }
+      if (!msg || typeof msg !== 'object') return;
+      switch (msg.type) {
+        case 'hello':
+          this._gotHello = true;
+          // rough clock until the first pong
+          if (this.offset === null && typeof msg.server_time === 'number')
+            this.offset = msg.server_time - (performance.timeOrigin + performance.now());
+          this.emit('hello', msg);
+          break;
+        case 'pong': this._onPong(msg); break;
+        case 'offline': case 'online': case 'skipped': this.emit('notice', msg); break;
+        default: break;   // unknown types are ignored (protocol.md)
+      }
+      return;
+    }
+    this.bytes += data.byteLength;
+    let m;
+    try { m = parseMediaHeader(data); } catch (e) {
+      this.emit('error', e instanceof WsStreamError ? e
+        : new WsStreamError(ErrorCodes.PROTOCOL, e.message, { cause: e }));
+      return;
+    }
+    this.emit(m.config ? 'config' : 'media', m);
+  }
+}

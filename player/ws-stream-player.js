@@ -1,0 +1,451 @@
+// WsStreamPlayer: plays an ngx_ws_stream stream in a <video> element.
+// WsLoader -> demux (flv-demux.js) -> Mp4Remuxer -> MseController, with a
+// continuous player timeline across reconnects and publisher restarts, and a
+// latency controller against the server's wall clock.
+import { ErrorCodes, WsStreamError } from './errors.js';
+import { demuxVideo, demuxAudio } from './flv-demux.js';
+import { Mp4Remuxer } from './mp4-remux.js';
+import { WsLoader, Emitter } from './loader.js';
+import { MseController, mimeFor } from './mse.js';
+import { LatencyController } from './latency.js';
+
+/** Default latency target (ms), measured on loopback with Chromium (docs/player.md). */
+export const DEFAULT_LATENCY = 500;
+
+/** Player states. */
+export const States = Object.freeze(['connecting', 'playing', 'buffering', 'offline', 'reconnecting', 'error', 'destroyed']);
+
+const TICK = 250;               // control loop, ms
+const AUDIO_FLUSH = 40;         // ms: audio is appended at least this often
+const AUDIO_BATCH = 1;          // audio frames per segment
+const START_WAIT = 300;         // ms to wait for a missing track's config after the first media
+const TRACKS = { 1: 'video', 2: 'audio' };
+
+/**
+ * HLS URL derived from the WebSocket URL: ws://h/ws/app/name -> http://h/hls/app/name/index.m3u8.
+ * @param {string} wsUrl
+ */
+export function hlsUrlFor(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  const parts = u.pathname.split('/').filter(Boolean);
+  const [app, name] = parts.slice(-2);
+  u.pathname = `/hls/${app}/${name}/index.m3u8`;
+  u.search = '';
+  return u.toString();
+}
+
+const sameConfig = (a, b) => {
+  if (!a || !b || a.codec !== b.codec || a.width !== b.width || a.height !== b.height) return false;
+  const x = a.record || a.asc, y = b.record || b.asc;
+  if (!x || !y) return x === y;
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
+
+/**
+ * Events: 'state'(state), 'stats'({latency, buffer, bitrate, droppedFrames, decodedFrames,
+ * state, offset, rate, stalls}), 'error'(WsStreamError), 'muted'(true when autoplay forced mute).
+ */
+export class WsStreamPlayer extends Emitter {
+  /**
+   * @param {HTMLVideoElement} video
+   * @param {string} url ws:// or wss:// stream URL
+   * @param {{latency?: number, hls?: {url?: string, enabled?: boolean},
+   *          reconnect?: {min?: number, max?: number}, statsInterval?: number, reportInterval?: number}} [opts]
+   */
+  constructor(video, url, { latency = DEFAULT_LATENCY, hls = {}, reconnect, statsInterval = 1000, reportInterval = 5000 } = {}) {
+    super();
+    this.video = video;
+    this.url = url;
+    this.opts = { latency, hls: { enabled: true, ...hls }, reconnect, statsInterval, reportInterval };
+    this.state = 'connecting';
+    this.mode = null;            // 'mse' | 'hls'
+    this.lastStats = null;
+    this.stalls = 0;
+    this._timers = [];
+    this._listeners = [];
+    Promise.resolve().then(() => this._start());
+  }
+
+  /** @returns {number|null} the latency target (ms) */
+  get latencyTarget() { return this.opts.latency; }
+
+  _setState(s) {
+    if (this.state === s || this.state === 'destroyed') return;
+    if (this.state === 'playing' && s === 'buffering') this.stalls++;
+    this.state = s;
+    this.emit('state', s);
+  }
+
+  _listen(target, type, fn) {
+    target.addEventListener(type, fn);
+    this._listeners.push([target, type, fn]);
+  }
+
+  _every(ms, fn) { this._timers.push(setInterval(fn, ms)); }
+
+  _fail(err) {
+    this.emit('error', err);
+    if (!err.fatal) return;
+    this._setState('error');
+    this._teardown();
+  }
+
+  _start() {
+    if (this.state === 'destroyed') return;
+    if (MseController.isSupported()) return this._startMse();
+    const hls = this.opts.hls;
+    if (hls.enabled !== false && this.video.canPlayType('application/vnd.apple.mpegurl')) return this._startHls();
+    this._fail(new WsStreamError(ErrorCodes.MSE_UNSUPPORTED,
+      'neither MediaSource nor ManagedMediaSource, and native HLS is ' + (hls.enabled === false ? 'disabled' : 'unsupported'),
+      { fatal: true }));
+  }
+
+  // ---- native HLS fallback ----
+
+  _startHls() {
+    this.mode = 'hls';
+    const v = this.video;
+    this._listen(v, 'playing', () => this._setState('playing'));
+    this._listen(v, 'waiting', () => this._setState('buffering'));
+    this._listen(v, 'error', () => this._fail(new WsStreamError(ErrorCodes.MEDIA,
+      `HLS playback failed: ${v.error ? v.error.message || v.error.code : 'unknown'}`, { fatal: true })));
+    v.src = this.opts.hls.url || hlsUrlFor(this.url);
+    this._play();
+    this._every(this.opts.statsInterval, () => this._stats());
+  }
+
+  // ---- MSE ----
+
+  _startMse() {
+    this.mode = 'mse';
+    this.mse = new MseController(this.video);
+    this.mse.on('error', (e) => this._fail(e));
+    this.mse.on('updateend', () => this._maybeStart());
+    this.remuxer = new Mp4Remuxer();
+    this.latency = new LatencyController(this.video, { target: this.opts.latency, now: () => this.loader.serverNow() });
+    this.configs = {};           // track -> demuxed config in use
+    this.phase = 'none';         // MSE: 'none' | 'opening' | 'ready'
+    this.queue = [];             // [track, sample] waiting for MSE
+    this.pending = { video: [], audio: [] };
+    this.ends = { video: 0, audio: 0 };     // timeline ms where each track's data ends
+    this.last = { video: null, audio: null }; // last timeline dts per track
+    this.epoch = null;           // { base: stream dts, start: timeline ms }
+    this.discontinuity = true;
+    this.started = false;
+    this.recoveries = [];
+    this._bytesAt = 0;
+    this._lastTime = -1;
+    this._statsAt = performance.now();
+
+    const l = this.loader = new WsLoader(this.url, { reconnect: this.opts.reconnect });
+    l.on('hello', (m) => { this.discontinuity = true; this._setState(m.online ? 'buffering' : 'offline'); });
+    l.on('notice', (m) => this._onNotice(m));
+    l.on('config', (m) => this._onConfigMsg(m));
+    l.on('media', (m) => this._onMedia(m));
+    l.on('close', (c) => {
+      this._flush();
+      this.discontinuity = true;
+      if (c.willReconnect) this._setState('reconnecting');
+    });
+    l.on('error', (e) => this._fail(e));
+
+    const v = this.video;
+    this._listen(v, 'error', () => this._onMediaError());
+    this._listen(v, 'waiting', () => {
+      if (this.state === 'playing') this._setState('buffering');
+    });
+    this._every(TICK, () => this._tick());
+    this._every(AUDIO_FLUSH, () => this._flush('audio'));
+    this._every(this.opts.statsInterval, () => this._stats());
+    this._every(this.opts.reportInterval, () => this._report());
+  }
+
+  _onNotice(m) {
+    if (m.type === 'offline') {
+      this._flush();
+      this.discontinuity = true;
+      this._setState('offline');
+    } else if (m.type === 'online') {
+      this.discontinuity = true;
+      this._setState('buffering');
+    } else if (m.type === 'skipped') {
+      this.discontinuity = true;
+    }
+  }
+
+  _demux(track, payload) {
+    try {
+      return track === 'video' ? demuxVideo(payload) : demuxAudio(payload);
+    } catch (e) {
+      this.emit('error', e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.DEMUX, e.message, { cause: e }));
+      return null;
+    }
+  }
+
+  _onConfigMsg(m) {
+    const track = TRACKS[m.track];
+    if (!track) return;            // metadata
+    const r = this._demux(track, m.payload);
+    if (r && r.type === 'config') this._onConfig(track, r.config);
+  }
+
+  _onConfig(track, config) {
+    if (sameConfig(this.configs[track], config)) return;
+    const had = this.configs[track];
+    this.configs[track] = config;
+    if (this.phase !== 'ready') return;
+    if (!this.mse.has(track)) return;   // a track that appeared late is not played
+    this._flush(track);
+    const mime = mimeFor(track, config);
+    if (!had || this.mse.changeTrack(track, mime)) {
+      this._appendInit(track);
+    } else {
+      this._rebuild();
+    }
+  }
+
+  _appendInit(track) {
+    try {
+      this.remuxer.reset(track);
+      this.mse.append(track, this.remuxer.initSegment(track, this.configs[track]));
+    } catch (e) {
+      this._fail(e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.REMUX, e.message, { fatal: true, cause: e }));
+    }
+  }
+
+  _onMedia(m) {
+    const track = TRACKS[m.track];
+    if (!track) return;
+    const r = this._demux(track, m.payload);
+    if (!r || r.type !== 'frame') return;
+    if (r.config) this._onConfig(track, r.config);   // MP3: config from the frame header
+    if (!this.configs[track]) return;
+    const key = track === 'audio' || m.key || r.key;
+    if (this.discontinuity) {
+      // a new epoch starts at a video keyframe (any audio frame for audio-only streams)
+      if (this.configs.video && !(track === 'video' && key)) return;
+      this._flush();
+      this.epoch = { base: m.dts, start: Math.max(this.ends.video, this.ends.audio) };
+      this.last = { video: null, audio: null };
+      this.remuxer.reset();
+      this.discontinuity = false;
+    }
+    let d = (m.dts - this.epoch.base) >>> 0;      // u32 wrap
+    if (d > 0x80000000) d -= 0x100000000;         // before the epoch base
+    const dts = this.epoch.start + d;
+    if (dts < this.epoch.start) return;            // audio ahead of the first keyframe
+    const prev = this.last[track];
+    if (prev !== null && dts < prev - 500) {       // timestamps went back: restart at a keyframe
+      this.discontinuity = true;
+      return;
+    }
+    const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
+    const dur = track === 'video'
+      ? (prev !== null && dts > prev ? dts - prev : 33)
+      : (this.configs.audio.kind === 'mp3' ? 1152 : 1024) * 1000 / (this.configs.audio.sampleRate || 44100);
+    this.last[track] = dts;
+    this.ends[track] = Math.max(this.ends[track], dts + dur);
+    if (track === 'video' || !this.configs.video) this.latency.map.add((dts + cts) / 1000, m.ingest);
+    const sample = { dts, cts, key, data: r.data };
+    if (this.phase !== 'ready') {
+      this.queue.push([track, sample]);
+      this._setupMse();
+      return;
+    }
+    if (!this.mse.has(track)) return;
+    this.pending[track].push(sample);
+    if (track === 'video' || this.pending.audio.length >= AUDIO_BATCH) this._flush(track);
+  }
+
+  _flush(track) {
+    if (this.phase !== 'ready') return;
+    for (const t of track ? [track] : ['video', 'audio']) {
+      const s = this.pending[t];
+      if (!s.length) continue;
+      this.pending[t] = [];
+      try {
+        this.mse.append(t, this.remuxer.mediaSegment(t, s));
+      } catch (e) {
+        this._fail(e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.REMUX, e.message, { cause: e }));
+      }
+    }
+  }
+
+  // First media: open the MediaSource once the configs of all tracks are known
+  // (or START_WAIT ms passed), then create one SourceBuffer per track.
+  _setupMse() {
+    if (this.phase !== 'none') return;
+    const ready = this.configs.video && this.configs.audio;
+    if (!ready) {
+      if (!this._startTimer) this._startTimer = setTimeout(() => { this._startTimer = null; this._openMse(); }, START_WAIT);
+      return;
+    }
+    clearTimeout(this._startTimer);
+    this._startTimer = null;
+    this._openMse();
+  }
+
+  async _openMse() {
+    if (this.phase !== 'none' || this.state === 'destroyed') return;
+    this.phase = 'opening';
+    try {
+      await this.mse.open();
+      if (this.state === 'destroyed' || this.state === 'error') return;
+      for (const track of ['video', 'audio']) if (this.configs[track]) this.mse.addTrack(track, mimeFor(track, this.configs[track]));
+    } catch (e) {
+      this._fail(e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.MSE_UNSUPPORTED, e.message, { fatal: true, cause: e }));
+      return;
+    }
+    this.phase = 'ready';
+    this.started = false;
+    for (const track of this.mse.tracks()) this._appendInit(track);
+    const q = this.queue;
+    this.queue = [];
+    for (const [track, sample] of q) if (this.mse.has(track)) this.pending[track].push(sample);
+    this._flush();
+  }
+
+  // Codec change without changeType, or a decoder error: a new MediaSource.
+  _rebuild() {
+    this._flush();
+    this.mse.close();
+    this.pending = { video: [], audio: [] };
+    this.queue = [];
+    this.phase = 'none';
+    this.discontinuity = true;    // the new MediaSource starts at a keyframe
+  }
+
+  _onMediaError() {
+    const v = this.video;
+    if (!v.error || this.mode !== 'mse' || this.phase === 'none') return;
+    const now = performance.now();
+    this.recoveries = this.recoveries.filter((t) => now - t < 60000);
+    const err = new WsStreamError(ErrorCodes.MEDIA, `media error ${v.error.code}: ${v.error.message || ''}`.trim(),
+      { fatal: this.recoveries.length >= 3 });
+    if (err.fatal) return this._fail(err);
+    this.recoveries.push(now);
+    this.emit('error', err);
+    this._rebuild();
+  }
+
+  _bufferedRange() {
+    const b = this.video.buffered, t = this.video.currentTime;
+    for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.05 && t < b.end(i)) return [b.start(i), b.end(i)];
+    return null;
+  }
+
+  _liveEdge() {
+    const b = this.video.buffered;
+    return b.length ? b.end(b.length - 1) : 0;
+  }
+
+  /** @returns {number} ms of media buffered ahead of currentTime */
+  bufferAhead() {
+    const r = this._bufferedRange();
+    return r ? Math.max(0, (r[1] - this.video.currentTime) * 1000) : 0;
+  }
+
+  // After appends: the first time data is there, seek to the target distance from the edge and play.
+  _maybeStart() {
+    const b = this.video.buffered;
+    if (this.started || !b.length) return;
+    const last = b.length - 1;
+    const want = this.latency.map.ptsAt(this.loader.serverNow() - this.latency.target);
+    // the first burst (from the server's newest keyframe) is still being appended
+    if (want !== null && b.end(last) - this.latency.minBuffer / 1000 < want && this.mse.pending() > 0) return;
+    const to = Math.max(b.start(last), this.latency.livePosition(b.end(last)));
+    this.started = true;
+    if (Math.abs(this.video.currentTime - to) > 0.05) this.video.currentTime = to;
+    this._play();
+  }
+
+  _play() {
+    const v = this.video;
+    if (this._playing) return;
+    this._playing = true;
+    const done = () => { this._playing = false; };
+    v.play().then(done, (e) => {
+      if (e && e.name === 'NotAllowedError' && !v.muted) {
+        v.muted = true;                  // unmuted autoplay refused: start muted
+        this.emit('muted', true);
+        return v.play().then(done, done);
+      }
+      done();
+    });
+  }
+
+  _tick() {
+    if (this.phase !== 'ready' || !this.started) return;
+    const v = this.video;
+    const t = v.currentTime;
+    const moving = t !== this._lastTime && !v.paused;
+    this._lastTime = t;
+    if (['buffering', 'playing', 'connecting'].includes(this.state)) this._setState(moving ? 'playing' : 'buffering');
+    if (v.paused && this.bufferAhead() > 0) this._play();
+    if (!moving && !v.seeking) this._skipGap();
+    this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: this._liveEdge() });
+  }
+
+  // Stuck outside buffered data or at the end of a range with data after it: go there.
+  _skipGap() {
+    const v = this.video, b = v.buffered, t = v.currentTime;
+    if (v.readyState >= 3 && this._bufferedRange()) return;
+    for (let i = 0; i < b.length; i++) {
+      if (b.start(i) > t && (i === 0 || b.end(i - 1) - t < 0.3)) {
+        v.currentTime = Math.max(b.start(i) + 0.01, this.latency.livePosition(b.end(i)));
+        return;
+      }
+    }
+  }
+
+  _stats() {
+    const now = performance.now();
+    const v = this.video;
+    const q = typeof v.getVideoPlaybackQuality === 'function' ? v.getVideoPlaybackQuality() : null;
+    let bitrate = null, latency = null, buffer = null, offset = null;
+    if (this.loader) {
+      bitrate = Math.round((this.loader.bytes - this._bytesAt) * 8000 / Math.max(1, now - this._statsAt));
+      this._bytesAt = this.loader.bytes;
+      offset = this.loader.offset;
+      latency = this.state === 'playing' && this.latency.smoothed !== null ? Math.round(this.latency.smoothed) : null;
+      buffer = Math.round(this.bufferAhead());
+    }
+    this._statsAt = now;
+    this.lastStats = {
+      latency, buffer, bitrate,
+      droppedFrames: q ? q.droppedVideoFrames : null,
+      decodedFrames: q ? q.totalVideoFrames : null,
+      state: this.state, offset, rate: v.playbackRate, stalls: this.stalls,
+    };
+    this.emit('stats', this.lastStats);
+  }
+
+  _report() {
+    const s = this.lastStats;
+    if (!s || !this.loader) return;
+    this.loader.report({ latency: s.latency ?? undefined, buffer: s.buffer ?? undefined, bitrate: s.bitrate ?? undefined,
+      dropped: s.droppedFrames ?? undefined, decoded: s.decodedFrames ?? undefined, stalls: this.stalls, state: s.state });
+  }
+
+  _teardown() {
+    for (const t of this._timers) clearInterval(t);
+    this._timers = [];
+    clearTimeout(this._startTimer);
+    for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
+    this._listeners = [];
+    if (this.loader) this.loader.close();
+  }
+
+  /** Stop everything and release the video element. */
+  destroy() {
+    if (this.state === 'destroyed') return;
+    this._teardown();
+    if (this.mse) this.mse.destroy();
+    if (this.mode === 'hls') {
+      this.video.removeAttribute('src');
+      this.video.load();
+    }
+    this._setState('destroyed');
+  }
+}
