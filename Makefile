@@ -4,6 +4,7 @@
 #   make deps       install what is missing (apt-get, npm ci); idempotent
 #   make test       unit tests, integration tests, integration under ASan
 #   make demo       nginx + ffmpeg test publisher on 127.0.0.1 until Ctrl-C
+#   make player     bundle player/dist/ws-stream-player.min.js (esbuild)
 #   make asan       build build-asan/ngx_ws_stream_module.so (ASan + UBSan)
 #   make clang      build with clang -Werror (build-clang/)
 
@@ -26,7 +27,7 @@ APT_PKGS     = nginx nginx-dev libnginx-mod-rtmp ffmpeg gcc make clang \
                libpcre2-dev libssl-dev zlib1g-dev openssl iproute2 \
                ca-certificates chromium
 
-.PHONY: all deps build asan clang unit player-unit integration \
+.PHONY: all deps build asan clang unit player player-unit integration \
         integration-asan test \
         demo clean
 
@@ -87,6 +88,9 @@ $(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard $(SRC_DIR)/*.h) \
 unit: $(BUILD)/unit
 	$(BUILD)/unit
 
+player:
+	node player/build.mjs
+
 player-unit:
 	node --test player/test/
 
@@ -100,6 +104,7 @@ integration-asan: asan
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) player
 	$(MAKE) player-unit
 	$(MAKE) integration
 	$(MAKE) integration-asan

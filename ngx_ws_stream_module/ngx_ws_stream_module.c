@@ -26,6 +26,7 @@ static char *ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_ws_stream_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_stream_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_stream_exit_process(ngx_cycle_t *cycle);
+static void ngx_ws_stream_wake_stop(void);
 static void ngx_ws_stream_exit_master(ngx_cycle_t *cycle);
 static void ngx_ws_stream_wake_handler(ngx_event_t *ev);
 static void ngx_ws_stream_janitor_handler(ngx_event_t *ev);
@@ -604,6 +605,20 @@ ngx_ws_stream_init_process(ngx_cycle_t *cycle)
 static void
 ngx_ws_stream_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_ws_stream_wake_stop();
+}
+
+
+/*
+ * A worker that is shutting down has closed its viewers; it must stop
+ * reading the eventfd it shares with the new worker of its slot: epoll
+ * re-checks readiness when it reports an edge, so a counter the old worker
+ * has already read would never wake the new one.
+ */
+
+static void
+ngx_ws_stream_wake_stop(void)
+{
     ngx_connection_t  *c;
 
     c = ngx_ws_stream_wake_conn;
@@ -688,6 +703,11 @@ ngx_ws_stream_wake_handler(ngx_event_t *ev)
 
     c = ev->data;
 
+    if (ngx_exiting) {
+        ngx_ws_stream_wake_stop();
+        return;
+    }
+
     /* the counter is shared with workers of other generations: whoever
      * reads first resets it, everyone woken looks at its viewers */
 
@@ -727,9 +747,11 @@ ngx_ws_stream_janitor_handler(ngx_event_t *ev)
         ngx_ws_stream_janitor(zone, ev->log);
     }
 
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-        ngx_add_timer(ev, NGX_WS_STREAM_JANITOR);
+    if (ngx_exiting) {
+        ngx_ws_stream_wake_stop();
     }
+
+    ngx_add_timer(ev, NGX_WS_STREAM_JANITOR);
 }
 
 

@@ -96,6 +96,7 @@ export class LatencyController {
     this.smoothed = null;
     this.adjusting = false;
     this.jumps = 0;
+    this.stalled = false;   // set by the player on a stall: jump sooner once it plays again
   }
 
   /** @returns {number|null} latency of the frame at currentTime, ms (instantaneous) */
@@ -111,10 +112,11 @@ export class LatencyController {
    * Where to play from to be at the target latency: the pts ingested `target`
    * ms ago, at most liveEdge - minBuffer.
    * @param {number} liveEdge seconds (end of the buffered data)
+   * @param {number} [target] ms, default the target
    * @returns {number} seconds
    */
-  livePosition(liveEdge) {
-    const t = this.map.ptsAt(this.now() - this.target);
+  livePosition(liveEdge, target = this.target) {
+    const t = this.map.ptsAt(this.now() - target);
     const max = liveEdge - this.minBuffer / 1000;
     return t === null ? max : Math.min(t, max);
   }
@@ -138,12 +140,15 @@ export class LatencyController {
     }
     this.smoothed = this.smoothed === null ? l : this.smoothed + 0.25 * (l - this.smoothed);
     const err = l - this.target;
-    // far behind (background tab, stall): jump to target distance from the edge
-    if (err > this.jumpAbove && liveEdge > 0) {
+    // far behind (background tab, stall): jump to target distance from the edge. After a
+    // stall Chromium grows its own buffering thresholds until a seek: jump sooner then.
+    if (this.stalled && err < this.enter * 2) this.stalled = false;
+    if (err > (this.stalled ? this.enter * 2 : this.jumpAbove) && liveEdge > 0) {
       const to = this.livePosition(liveEdge);
       if (to > video.currentTime + 0.5) {
         video.currentTime = to;
         this.jumps++;
+        this.stalled = false;
         this.smoothed = null;
         this.adjusting = false;
         this.setRate(1);
@@ -162,5 +167,61 @@ export class LatencyController {
     }
     this.setRate(rate);
     return { latency: this.smoothed, rate };
+  }
+}
+
+/**
+ * Stream dts (u32 ms, wrapping, reset by a publisher restart) -> one continuous
+ * player timeline (ms). After a discontinuity the player calls begin() at the
+ * next keyframe: a new epoch starts where the buffered data ends, except when
+ * `rejoin` (a reconnect to the same publisher) and the keyframe falls inside
+ * the current mapping: then the mapping is kept and frames already appended are
+ * dropped, so nothing plays twice.
+ */
+export class Timeline {
+  constructor() {
+    this.epoch = null;                        // { base: stream dts, start: timeline ms }
+    this.ends = { video: 0, audio: 0 };       // timeline ms where each track's data ends
+    this.last = { video: null, audio: null }; // last timeline dts per track
+    this.catchUp = false;                     // rejoined: drop what is not newer than `last`
+  }
+
+  _map(dts) {
+    let d = (dts - this.epoch.base) >>> 0;    // u32 wrap
+    if (d > 0x80000000) d -= 0x100000000;     // before the base
+    return this.epoch.start + d;
+  }
+
+  /** @returns {number} timeline ms where the data ends */
+  get end() { return Math.max(this.ends.video, this.ends.audio); }
+
+  /**
+   * Start mapping at a keyframe with stream dts `dts`.
+   * @returns {boolean} true when a new epoch started (the remuxer must resync)
+   */
+  begin(dts, rejoin) {
+    if (rejoin && this.epoch) {
+      const t = this._map(dts);
+      if (t >= this.epoch.start && t <= this.end + 5000) { this.catchUp = true; return false; }
+    }
+    this.epoch = { base: dts, start: this.end };
+    this.last = { video: null, audio: null };
+    this.catchUp = false;
+    return true;
+  }
+
+  /**
+   * Timeline dts of a sample, and the track's end moved past it (`dur` ms).
+   * @returns {number|null|'back'} ms; null: drop it; 'back': timestamps went back, restart at a keyframe
+   */
+  place(track, dts, dur) {
+    const t = this._map(dts);
+    if (t < this.epoch.start) return null;     // audio ahead of the epoch's first keyframe
+    const prev = this.last[track];
+    if (this.catchUp && prev !== null && t <= prev) return null;
+    if (prev !== null && t < prev - 500) return 'back';
+    this.last[track] = t;
+    this.ends[track] = Math.max(this.ends[track], t + (dur ?? (prev !== null && t > prev ? t - prev : 33)));
+    return t;
   }
 }

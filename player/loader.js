@@ -37,6 +37,19 @@ export class Emitter {
   }
 }
 
+/**
+ * HLS URL derived from the WebSocket URL: ws://h/ws/app/name -> http://h/hls/app/name/index.m3u8.
+ * @param {string} wsUrl
+ */
+export function hlsUrlFor(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  const [app, name] = u.pathname.split('/').filter(Boolean).slice(-2);
+  u.pathname = `/hls/${app}/${name}/index.m3u8`;
+  u.search = '';
+  return u.toString();
+}
+
 const clampNum = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(Math.max(v, 0), 1e12) : undefined);
 
 /**
@@ -182,7 +195,9 @@ export class WsLoader extends Emitter {
     this.emit('close', { code, reason, willReconnect });
     if (!willReconnect) return;
     if (this._gotHello) this.attempt = 0;
-    const cap = Math.min(this.backoff.max, this.backoff.min * 2 ** this.attempt);
+    // 1001: the server is going away (reload) and asks for a reconnect: do it soon
+    const min = code === 1001 && this.attempt === 0 ? Math.min(100, this.backoff.min) : this.backoff.min;
+    const cap = Math.min(this.backoff.max, min * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
     // full jitter, with a small floor so a server that refuses at once is not hammered
     const delay = Math.max(50, Math.random() * cap);

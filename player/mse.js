@@ -23,6 +23,40 @@ export function mimeFor(track, config) {
   return `${track}/mp4; codecs="${codec}"`;
 }
 
+/** Whether two demuxed configs are the same (codec, size, configuration record / ASC bytes). */
+export function sameConfig(a, b) {
+  if (!a || !b || a.codec !== b.codec || a.width !== b.width || a.height !== b.height) return false;
+  const x = a.record || a.asc, y = b.record || b.asc;
+  if (!x || !y) return x === y;
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * The buffered range holding t (with 50 ms of slack before its start).
+ * @param {TimeRanges} b @param {number} t seconds
+ * @returns {[number, number]|null}
+ */
+export function rangeAt(b, t) {
+  for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.05 && t < b.end(i)) return [b.start(i), b.end(i)];
+  return null;
+}
+
+/** @param {TimeRanges} b @returns {number} end of the last buffered range (s), 0 when empty */
+export function liveEdge(b) { return b.length ? b.end(b.length - 1) : 0; }
+
+/**
+ * When the video is stuck outside buffered data, or within 0.3 s of the end of
+ * a range with data after it: that next range [start, end]; else null.
+ * @param {HTMLVideoElement} v
+ */
+export function gapExit(v) {
+  const b = v.buffered, t = v.currentTime;
+  if (v.readyState >= 3 && rangeAt(b, t)) return null;
+  for (let i = 0; i < b.length; i++)
+    if (b.start(i) > t && (i === 0 || b.end(i - 1) - t < 0.3)) return [b.start(i), b.end(i)];
+  return null;
+}
+
 /**
  * Events: 'error'(WsStreamError), 'updateend'(track).
  */

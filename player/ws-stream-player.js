@@ -1,16 +1,17 @@
-// WsStreamPlayer: plays an ngx_ws_stream stream in a <video> element.
-// WsLoader -> demux (flv-demux.js) -> Mp4Remuxer -> MseController, with a
-// continuous player timeline across reconnects and publisher restarts, and a
-// latency controller against the server's wall clock.
+// WsStreamPlayer: WsLoader -> demux (flv-demux.js) -> Mp4Remuxer -> MseController, with a
+// continuous player timeline across reconnects and publisher restarts, and a latency
+// controller against the server's wall clock.
 import { ErrorCodes, WsStreamError } from './errors.js';
 import { demuxVideo, demuxAudio } from './flv-demux.js';
 import { Mp4Remuxer } from './mp4-remux.js';
-import { WsLoader, Emitter } from './loader.js';
-import { MseController, mimeFor } from './mse.js';
-import { LatencyController } from './latency.js';
+import { WsLoader, Emitter, hlsUrlFor } from './loader.js';
+import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from './mse.js';
+import { LatencyController, Timeline } from './latency.js';
+
+export { hlsUrlFor };
 
 /** Default latency target (ms), measured on loopback with Chromium (docs/player.md). */
-export const DEFAULT_LATENCY = 500;
+export const DEFAULT_LATENCY = 250;
 
 /** Player states. */
 export const States = Object.freeze(['connecting', 'playing', 'buffering', 'offline', 'reconnecting', 'error', 'destroyed']);
@@ -20,27 +21,6 @@ const AUDIO_FLUSH = 40;         // ms: audio is appended at least this often
 const AUDIO_BATCH = 1;          // audio frames per segment
 const START_WAIT = 300;         // ms to wait for a missing track's config after the first media
 const TRACKS = { 1: 'video', 2: 'audio' };
-
-/**
- * HLS URL derived from the WebSocket URL: ws://h/ws/app/name -> http://h/hls/app/name/index.m3u8.
- * @param {string} wsUrl
- */
-export function hlsUrlFor(wsUrl) {
-  const u = new URL(wsUrl);
-  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
-  const parts = u.pathname.split('/').filter(Boolean);
-  const [app, name] = parts.slice(-2);
-  u.pathname = `/hls/${app}/${name}/index.m3u8`;
-  u.search = '';
-  return u.toString();
-}
-
-const sameConfig = (a, b) => {
-  if (!a || !b || a.codec !== b.codec || a.width !== b.width || a.height !== b.height) return false;
-  const x = a.record || a.asc, y = b.record || b.asc;
-  if (!x || !y) return x === y;
-  return x.length === y.length && x.every((v, i) => v === y[i]);
-};
 
 /**
  * Events: 'state'(state), 'stats'({latency, buffer, bitrate, droppedFrames, decodedFrames,
@@ -72,7 +52,7 @@ export class WsStreamPlayer extends Emitter {
 
   _setState(s) {
     if (this.state === s || this.state === 'destroyed') return;
-    if (this.state === 'playing' && s === 'buffering') this.stalls++;
+    if (this.state === 'playing' && s === 'buffering' && ++this.stalls && this.latency) this.latency.stalled = true;
     this.state = s;
     this.emit('state', s);
   }
@@ -83,7 +63,6 @@ export class WsStreamPlayer extends Emitter {
   }
 
   _every(ms, fn) { this._timers.push(setInterval(fn, ms)); }
-
   _fail(err) {
     this.emit('error', err);
     if (!err.fatal) return;
@@ -101,8 +80,7 @@ export class WsStreamPlayer extends Emitter {
       { fatal: true }));
   }
 
-  // ---- native HLS fallback ----
-
+  // native HLS fallback
   _startHls() {
     this.mode = 'hls';
     const v = this.video;
@@ -115,8 +93,7 @@ export class WsStreamPlayer extends Emitter {
     this._every(this.opts.statsInterval, () => this._stats());
   }
 
-  // ---- MSE ----
-
+  // MSE
   _startMse() {
     this.mode = 'mse';
     this.mse = new MseController(this.video);
@@ -128,14 +105,15 @@ export class WsStreamPlayer extends Emitter {
     this.phase = 'none';         // MSE: 'none' | 'opening' | 'ready'
     this.queue = [];             // [track, sample] waiting for MSE
     this.pending = { video: [], audio: [] };
-    this.ends = { video: 0, audio: 0 };     // timeline ms where each track's data ends
-    this.last = { video: null, audio: null }; // last timeline dts per track
-    this.epoch = null;           // { base: stream dts, start: timeline ms }
-    this.discontinuity = true;
+    this.timeline = new Timeline();
+    this.discontinuity = true;   // the next media starts at a keyframe
+    this.rejoin = false;         // ... after a reconnect, maybe to the same publisher
     this.started = false;
     this.recoveries = [];
+    this._unsupported = new Set();
     this._bytesAt = 0;
     this._lastTime = -1;
+    this._seekAt = 0;
     this._statsAt = performance.now();
 
     const l = this.loader = new WsLoader(this.url, { reconnect: this.opts.reconnect });
@@ -145,40 +123,37 @@ export class WsStreamPlayer extends Emitter {
     l.on('media', (m) => this._onMedia(m));
     l.on('close', (c) => {
       this._flush();
-      this.discontinuity = true;
+      this.discontinuity = this.rejoin = true;
       if (c.willReconnect) this._setState('reconnecting');
     });
     l.on('error', (e) => this._fail(e));
 
     const v = this.video;
     this._listen(v, 'error', () => this._onMediaError());
-    this._listen(v, 'waiting', () => {
-      if (this.state === 'playing') this._setState('buffering');
-    });
+    this._listen(v, 'seeking', () => { this._seekAt = performance.now(); });
     this._every(TICK, () => this._tick());
     this._every(AUDIO_FLUSH, () => this._flush('audio'));
     this._every(this.opts.statsInterval, () => this._stats());
     this._every(this.opts.reportInterval, () => this._report());
   }
 
+  // offline / online / skipped: the next media starts a new epoch at a keyframe
   _onNotice(m) {
-    if (m.type === 'offline') {
-      this._flush();
-      this.discontinuity = true;
-      this._setState('offline');
-    } else if (m.type === 'online') {
-      this.discontinuity = true;
-      this._setState('buffering');
-    } else if (m.type === 'skipped') {
-      this.discontinuity = true;
-    }
+    this._flush();
+    this.discontinuity = true;
+    this.rejoin = false;
+    if (m.type === 'offline') this._setState('offline');
+    else if (m.type === 'online') this._setState('buffering');
   }
 
   _demux(track, payload) {
     try {
-      return track === 'video' ? demuxVideo(payload) : demuxAudio(payload);
+      const v = this.configs.video;
+      return track === 'video' ? demuxVideo(payload, { nalLengthSize: v && v.nalLengthSize || 4 }) : demuxAudio(payload);
     } catch (e) {
-      this.emit('error', e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.DEMUX, e.message, { cause: e }));
+      const err = e instanceof WsStreamError ? e : new WsStreamError(ErrorCodes.DEMUX, e.message, { cause: e });
+      if (err.code !== ErrorCodes.CODEC_UNSUPPORTED || !this._unsupported.has(track)) this.emit('error', err);
+      if (err.code === ErrorCodes.CODEC_UNSUPPORTED) this._unsupported.add(track);   // said once per track
       return null;
     }
   }
@@ -194,15 +169,13 @@ export class WsStreamPlayer extends Emitter {
     if (sameConfig(this.configs[track], config)) return;
     const had = this.configs[track];
     this.configs[track] = config;
+    this.rejoin = false;           // another configuration: not the stream we had
     if (this.phase !== 'ready') return;
     if (!this.mse.has(track)) return;   // a track that appeared late is not played
     this._flush(track);
     const mime = mimeFor(track, config);
-    if (!had || this.mse.changeTrack(track, mime)) {
-      this._appendInit(track);
-    } else {
-      this._rebuild();
-    }
+    if (!had || this.mse.changeTrack(track, mime)) this._appendInit(track);
+    else this._rebuild();
   }
 
   _appendInit(track) {
@@ -222,30 +195,19 @@ export class WsStreamPlayer extends Emitter {
     if (r.config) this._onConfig(track, r.config);   // MP3: config from the frame header
     if (!this.configs[track]) return;
     const key = track === 'audio' || m.key || r.key;
+    const tl = this.timeline;
     if (this.discontinuity) {
-      // a new epoch starts at a video keyframe (any audio frame for audio-only streams)
+      // an epoch starts at a video keyframe (any audio frame for audio-only streams)
       if (this.configs.video && !(track === 'video' && key)) return;
       this._flush();
-      this.epoch = { base: m.dts, start: Math.max(this.ends.video, this.ends.audio) };
-      this.last = { video: null, audio: null };
-      this.remuxer.reset();
-      this.discontinuity = false;
+      if (tl.begin(m.dts, this.rejoin)) this.remuxer.reset();
+      this.discontinuity = this.rejoin = false;
     }
-    let d = (m.dts - this.epoch.base) >>> 0;      // u32 wrap
-    if (d > 0x80000000) d -= 0x100000000;         // before the epoch base
-    const dts = this.epoch.start + d;
-    if (dts < this.epoch.start) return;            // audio ahead of the first keyframe
-    const prev = this.last[track];
-    if (prev !== null && dts < prev - 500) {       // timestamps went back: restart at a keyframe
-      this.discontinuity = true;
-      return;
-    }
+    const a = this.configs.audio;
+    const dts = tl.place(track, m.dts, track === 'audio' ? (a.kind === 'mp3' ? 1152 : 1024) * 1000 / (a.sampleRate || 44100) : null);
+    if (dts === 'back') { this.discontinuity = true; return; }   // timestamps went back: wait for a keyframe
+    if (dts === null) return;
     const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
-    const dur = track === 'video'
-      ? (prev !== null && dts > prev ? dts - prev : 33)
-      : (this.configs.audio.kind === 'mp3' ? 1152 : 1024) * 1000 / (this.configs.audio.sampleRate || 44100);
-    this.last[track] = dts;
-    this.ends[track] = Math.max(this.ends[track], dts + dur);
     if (track === 'video' || !this.configs.video) this.latency.map.add((dts + cts) / 1000, m.ingest);
     const sample = { dts, cts, key, data: r.data };
     if (this.phase !== 'ready') {
@@ -299,6 +261,7 @@ export class WsStreamPlayer extends Emitter {
     }
     this.phase = 'ready';
     this.started = false;
+    this._dataAt = null;
     for (const track of this.mse.tracks()) this._appendInit(track);
     const q = this.queue;
     this.queue = [];
@@ -314,6 +277,7 @@ export class WsStreamPlayer extends Emitter {
     this.queue = [];
     this.phase = 'none';
     this.discontinuity = true;    // the new MediaSource starts at a keyframe
+    this.rejoin = false;
   }
 
   _onMediaError() {
@@ -329,20 +293,9 @@ export class WsStreamPlayer extends Emitter {
     this._rebuild();
   }
 
-  _bufferedRange() {
-    const b = this.video.buffered, t = this.video.currentTime;
-    for (let i = 0; i < b.length; i++) if (t >= b.start(i) - 0.05 && t < b.end(i)) return [b.start(i), b.end(i)];
-    return null;
-  }
-
-  _liveEdge() {
-    const b = this.video.buffered;
-    return b.length ? b.end(b.length - 1) : 0;
-  }
-
   /** @returns {number} ms of media buffered ahead of currentTime */
   bufferAhead() {
-    const r = this._bufferedRange();
+    const r = rangeAt(this.video.buffered, this.video.currentTime);
     return r ? Math.max(0, (r[1] - this.video.currentTime) * 1000) : 0;
   }
 
@@ -352,9 +305,11 @@ export class WsStreamPlayer extends Emitter {
     if (this.started || !b.length) return;
     const last = b.length - 1;
     const want = this.latency.map.ptsAt(this.loader.serverNow() - this.latency.target);
-    // the first burst (from the server's newest keyframe) is still being appended
-    if (want !== null && b.end(last) - this.latency.minBuffer / 1000 < want && this.mse.pending() > 0) return;
-    const to = Math.max(b.start(last), this.latency.livePosition(b.end(last)));
+    // the first burst (from the server's newest keyframe) is still coming: wait for it (at most 1 s)
+    this._dataAt ??= performance.now();
+    if (want !== null && b.end(last) - this.latency.minBuffer / 1000 < want && performance.now() - this._dataAt < 1000) return;
+    // as near the edge as the controller allows: starting playback takes Chromium ~150 ms
+    const to = Math.max(b.start(last), this.latency.livePosition(b.end(last), 0));
     this.started = true;
     if (Math.abs(this.video.currentTime - to) > 0.05) this.video.currentTime = to;
     this._play();
@@ -376,27 +331,18 @@ export class WsStreamPlayer extends Emitter {
   }
 
   _tick() {
-    if (this.phase !== 'ready' || !this.started) return;
+    if (this.phase !== 'ready') return;
+    if (!this.started) return this._maybeStart();
     const v = this.video;
     const t = v.currentTime;
     const moving = t !== this._lastTime && !v.paused;
     this._lastTime = t;
-    if (['buffering', 'playing', 'connecting'].includes(this.state)) this._setState(moving ? 'playing' : 'buffering');
+    const settling = v.seeking || performance.now() - this._seekAt < 1000;   // a seek is no stall
+    if (['buffering', 'playing', 'connecting'].includes(this.state) && (moving || !settling)) this._setState(moving ? 'playing' : 'buffering');
     if (v.paused && this.bufferAhead() > 0) this._play();
-    if (!moving && !v.seeking) this._skipGap();
-    this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: this._liveEdge() });
-  }
-
-  // Stuck outside buffered data or at the end of a range with data after it: go there.
-  _skipGap() {
-    const v = this.video, b = v.buffered, t = v.currentTime;
-    if (v.readyState >= 3 && this._bufferedRange()) return;
-    for (let i = 0; i < b.length; i++) {
-      if (b.start(i) > t && (i === 0 || b.end(i - 1) - t < 0.3)) {
-        v.currentTime = Math.max(b.start(i) + 0.01, this.latency.livePosition(b.end(i)));
-        return;
-      }
-    }
+    const gap = !moving && !v.seeking ? gapExit(v) : null;   // stuck before a gap: jump it
+    if (gap) v.currentTime = Math.max(gap[0] + 0.01, this.latency.livePosition(gap[1]));
+    this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered) });
   }
 
   _stats() {
@@ -424,8 +370,8 @@ export class WsStreamPlayer extends Emitter {
   _report() {
     const s = this.lastStats;
     if (!s || !this.loader) return;
-    this.loader.report({ latency: s.latency ?? undefined, buffer: s.buffer ?? undefined, bitrate: s.bitrate ?? undefined,
-      dropped: s.droppedFrames ?? undefined, decoded: s.decodedFrames ?? undefined, stalls: this.stalls, state: s.state });
+    this.loader.report({ latency: s.latency, buffer: s.buffer, bitrate: s.bitrate, dropped: s.droppedFrames,
+      decoded: s.decodedFrames, stalls: this.stalls, state: s.state });   // nulls are left out
   }
 
   _teardown() {
@@ -442,10 +388,7 @@ export class WsStreamPlayer extends Emitter {
     if (this.state === 'destroyed') return;
     this._teardown();
     if (this.mse) this.mse.destroy();
-    if (this.mode === 'hls') {
-      this.video.removeAttribute('src');
-      this.video.load();
-    }
+    if (this.mode === 'hls') { this.video.removeAttribute('src'); this.video.load(); }
     this._setState('destroyed');
   }
 }
