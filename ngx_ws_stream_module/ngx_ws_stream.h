@@ -61,8 +61,6 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t               state;
-    ngx_uint_t               gen;           /* bumped when the slot is
-                                               reused */
     size_t                   app_len;
     size_t                   name_len;
     u_char                   app[NGX_WS_STREAM_APP_LEN];
@@ -82,7 +80,6 @@ typedef struct {
     uint32_t                 attached[NGX_WS_STREAM_MAX_PROCS];
 
     /* the ring; ring.data is NULL when there is none */
-    ngx_uint_t               ring_gen;      /* bumped at each allocation */
     ngx_uint_t               retired;       /* readers must leave it */
     ngx_ws_stream_ring_t     ring;
 
@@ -166,8 +163,7 @@ void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);
 
 /* ngx_ws_stream_viewer.c */
 ngx_int_t ngx_ws_stream_handler(ngx_http_request_t *r);
-void ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
-void ngx_ws_stream_viewers_tick(ngx_ws_stream_zone_t *zone);
+void ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone);
 
 
 extern ngx_module_t  ngx_ws_stream_module;

@@ -670,7 +670,7 @@ ngx_ws_stream_wake_flush(ngx_event_t *ev)
         }
 
         if ((ngx_int_t) i == zone->proc) {
-            ngx_ws_stream_viewers_wake(zone, NGX_CONF_UNSET_UINT);
+            ngx_ws_stream_viewers_wake(zone);
             continue;
         }
 
@@ -720,7 +720,7 @@ ngx_ws_stream_wake_handler(ngx_event_t *ev)
                                            &i)))
     {
         if (zone->local) {
-            ngx_ws_stream_viewers_wake(zone, NGX_CONF_UNSET_UINT);
+            ngx_ws_stream_viewers_wake(zone);
         }
     }
 }
@@ -743,7 +743,8 @@ ngx_ws_stream_janitor_handler(ngx_event_t *ev)
             continue;
         }
 
-        ngx_ws_stream_viewers_tick(zone);
+        /* also lets viewers of retired rings leave them */
+        ngx_ws_stream_viewers_wake(zone);
         ngx_ws_stream_janitor(zone, ev->log);
     }
 

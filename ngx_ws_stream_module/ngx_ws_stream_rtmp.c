@@ -32,7 +32,6 @@ typedef struct {
     ngx_int_t                stream;        /* -1: not captured */
     ngx_str_t                name;
     unsigned                 online:1;
-    unsigned                 has_video:1;
     unsigned                 warned:1;
 } ngx_ws_stream_rtmp_ctx_t;
 
@@ -502,7 +501,6 @@ ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ctx->zone = wacf->zone;
     ctx->stream = rc;
     ctx->online = 0;
-    ctx->has_video = 0;
     ctx->warned = 0;
 
     ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
@@ -733,7 +731,6 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     (void) ngx_ws_stream_wb(p, ingest, 6);
 
     if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
-        ctx->has_video = 1;
         e->has_video = 1;
     }
 
@@ -754,7 +751,7 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
         sync = (info.flags & NGX_WS_STREAM_FLAG_KEY) != 0;
 
     } else {
-        sync = !ctx->has_video;
+        sync = !e->has_video;
     }
 
     ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_MEDIA, kind,

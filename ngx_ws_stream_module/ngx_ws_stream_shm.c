@@ -217,7 +217,6 @@ ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     e = &zone->sh->streams[free];
 
     e->state = NGX_WS_STREAM_USED;
-    e->gen++;
     e->app_len = app->len;
     e->name_len = name->len;
     ngx_memcpy(e->app, app->data, app->len);
@@ -249,7 +248,7 @@ ngx_ws_stream_entry_unused(ngx_ws_stream_entry_t *e)
 static void
 ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
 {
-    ngx_uint_t  gen, k;
+    ngx_uint_t  k;
 
     for (k = 0; k < NGX_WS_STREAM_CONF_N; k++) {
         if (e->conf[k].data) {
@@ -257,9 +256,7 @@ ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
         }
     }
 
-    gen = e->gen;
     ngx_memzero(e, sizeof(ngx_ws_stream_entry_t));
-    e->gen = gen;
 }
 
 
@@ -412,7 +409,6 @@ ngx_ws_stream_publish(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
         }
 
         ngx_ws_stream_ring_init(&e->ring, mem, size);
-        e->ring_gen++;
     }
 
     /* a publisher back within the grace period continues the same ring,

@@ -254,23 +254,17 @@ ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v)
 /* the writer appended records or the stream changed */
 
 void
-ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t stream)
+ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone)
 {
-    ngx_uint_t               s, from, to;
+    ngx_uint_t               s;
     ngx_queue_t             *q, *next;
     ngx_connection_t        *c;
     ngx_ws_stream_viewer_t  *v;
 
-    if (stream == NGX_CONF_UNSET_UINT) {
-        from = 0;
-        to = zone->streams;
+    /* an eventfd says only "something changed": look at every stream
+     * this worker has viewers of; an idle viewer costs one ring read */
 
-    } else {
-        from = stream;
-        to = stream + 1;
-    }
-
-    for (s = from; s < to; s++) {
+    for (s = 0; s < zone->streams; s++) {
 
         for (q = ngx_queue_head(&zone->local[s]);
              q != ngx_queue_sentinel(&zone->local[s]);
@@ -291,15 +285,6 @@ ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t stream)
             }
         }
     }
-}
-
-
-/* every second: viewers of retired rings leave them */
-
-void
-ngx_ws_stream_viewers_tick(ngx_ws_stream_zone_t *zone)
-{
-    ngx_ws_stream_viewers_wake(zone, NGX_CONF_UNSET_UINT);
 }
 
 
