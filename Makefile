@@ -7,6 +7,8 @@
 #   make player     bundle player/dist/ws-stream-player.min.js (esbuild)
 #   make asan       build build-asan/ngx_ws_stream_module.so (ASan + UBSan)
 #   make clang      build with clang -Werror (build-clang/)
+#   make bench      benchmark against node-media-server and nginx-rtmp
+#                   (BENCH_ARGS="--quick" for a short run); prints tables
 
 NGINX_SRC   ?= /usr/share/nginx/src
 BUILD       ?= build
@@ -25,10 +27,10 @@ SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 APT_PKGS     = nginx nginx-dev libnginx-mod-rtmp ffmpeg gcc make clang \
                libpcre2-dev libssl-dev zlib1g-dev openssl iproute2 \
-               ca-certificates chromium
+               ca-certificates chromium librtmp-dev
 
 .PHONY: all deps build asan clang unit player player-unit integration \
-        integration-asan test \
+        integration-asan test bench bench-tools bench-smoke-tools \
         demo clean
 
 all: build
@@ -87,6 +89,7 @@ $(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard $(SRC_DIR)/*.h) \
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit
+	$(MAKE) -C bench test
 
 player:
 	node player/build.mjs
@@ -94,11 +97,11 @@ player:
 player-unit:
 	node --test player/test/
 
-integration: build
+integration: build bench-smoke-tools
 	WS_STREAM_MODULE=$(CURDIR)/$(BUILD)/ngx_ws_stream_module.so \
 	    node --test --test-concurrency=1 t/
 
-integration-asan: asan
+integration-asan: asan bench-smoke-tools
 	WS_STREAM_MODULE=$(CURDIR)/build-asan/ngx_ws_stream_module.so \
 	    WS_STREAM_SANITIZE=1 node --test --test-concurrency=1 t/
 
@@ -111,6 +114,17 @@ test: deps
 
 demo: deps build
 	./demo/run
+
+# The stamping publisher, the load client and the pre-encoded fixtures.
+bench-tools:
+	$(MAKE) -C bench tools fixtures
+
+# What the bench smoke test (t/30_bench.test.mjs) needs: no 720p fixture.
+bench-smoke-tools:
+	$(MAKE) -C bench tools ../build/bench/fixture-360p.flv
+
+bench: build bench-tools
+	node bench/run.mjs $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-asan build-clang

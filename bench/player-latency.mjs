@@ -13,6 +13,7 @@ import { startPublisher, stopAllPublishers } from '../t/lib/publish.mjs';
 import { liveConf } from '../t/lib/common.mjs';
 import { checkBrowser, launchBrowser, closeAllBrowsers, playerConfOpts } from '../t/lib/browser.mjs';
 import fsp from 'node:fs/promises';
+import { quantile, slope } from './lib/stats.mjs';
 
 const arg = (name, def) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -23,22 +24,6 @@ const TARGET = arg('latency', '');
 const RUNS = Number(arg('runs', 1));
 const WARMUP = 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = (s.length - 1) * q, lo = Math.floor(i), hi = Math.ceil(i);
-  return s[lo] + (s[hi] - s[lo]) * (i - lo);
-};
-// least-squares slope, ms of latency per minute
-const slope = (pts) => {
-  const n = pts.length;
-  if (n < 2) return NaN;
-  const mx = pts.reduce((a, p) => a + p[0], 0) / n, my = pts.reduce((a, p) => a + p[1], 0) / n;
-  let num = 0, den = 0;
-  for (const [x, y] of pts) { num += (x - mx) * (y - my); den += (x - mx) ** 2; }
-  return den ? (num / den) * 60 : NaN;
-};
 
 // Recorded in the page before its scripts run: the first presented frame.
 function firstFrameHook() {

@@ -1,0 +1,337 @@
+// Servers and publishers for the benchmark: Debian's nginx with nginx-rtmp
+// (with or without ngx_ws_stream, with or without HLS), node-media-server
+// from node_modules, and the stamping publisher build/bench/ws-stream-pub.
+// Each lives in its own temp prefix with its own loopback ports and is
+// stopped by PID.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
+  '..', '..');
+export const BENCH_BUILD = process.env.WS_STREAM_BENCH_BUILD
+  || path.join(REPO, 'build', 'bench');
+export const NGINX = process.env.WS_STREAM_NGINX || '/usr/sbin/nginx';
+export const RTMP_MODULE = process.env.WS_STREAM_RTMP_MODULE
+  || '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+export const MODULE = process.env.WS_STREAM_MODULE
+  || path.join(REPO, 'build', 'ngx_ws_stream_module.so');
+export const PUB = path.join(BENCH_BUILD, 'ws-stream-pub');
+export const LOAD = path.join(BENCH_BUILD, 'ws-stream-load');
+export const NMS_APP = path.join(REPO, 'node_modules', 'node-media-server',
+  'bin', 'app.js');
+
+// WS_STREAM_SANITIZE=1 (make integration-asan): the module is an ASan/UBSan
+// build, so Debian's nginx runs with the sanitizer runtimes preloaded and
+// writes reports next to its log (see sanitizerReports).
+export const SANITIZE = process.env.WS_STREAM_SANITIZE === '1';
+
+function nginxEnv(prefix) {
+  const env = { ...process.env };
+  if (!SANITIZE) return env;
+  const lib = (n) => spawnSync('gcc', [`-print-file-name=${n}`],
+    { encoding: 'utf8' }).stdout.trim();
+  const libs = [lib('libasan.so'), lib('libubsan.so')];
+  for (const l of libs)
+    if (!l.startsWith('/') || !fs.existsSync(l))
+      throw new Error(`WS_STREAM_SANITIZE=1 but gcc cannot find ${l}`);
+  env.LD_PRELOAD = libs.join(':');
+  env.ASAN_OPTIONS = `detect_leaks=0:abort_on_error=0:log_path=${prefix}/asan`;
+  env.UBSAN_OPTIONS = `print_stacktrace=1:log_path=${prefix}/ubsan`;
+  return env;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const live = new Set();           // children still running, stopped on exit
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${ms} ms`);
+}
+
+function track(child, name) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.name = name;
+  return child;
+}
+
+async function stopChild(child, ms = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), ms);
+  await gone;
+  clearTimeout(t);
+}
+
+export async function stopAll() {
+  await Promise.all([...live].map((c) => stopChild(c)));
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of live) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+// Children of a pid (nginx workers of a master).
+export function childPids(pid) {
+  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+function httpBlock(prefix, inner) {
+  return `http {
+    access_log off;
+    client_body_temp_path ${prefix}/tmp/body;
+    proxy_temp_path ${prefix}/tmp/proxy;
+    fastcgi_temp_path ${prefix}/tmp/fastcgi;
+    uwsgi_temp_path ${prefix}/tmp/uwsgi;
+    scgi_temp_path ${prefix}/tmp/scgi;
+    types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+${inner}
+}
+`;
+}
+
+// Open files a worker may have: as many as the hard limit allows (raising it
+// needs privileges a container may not give), at most 65536.
+function nofileLimit() {
+  const r = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' });
+  const n = parseInt(r.stdout, 10);
+  return Number.isFinite(n) ? Math.min(n, 65536) : 65536;
+}
+
+// nginx with nginx-rtmp; `wsStream` loads and configures our module,
+// `hls` turns on nginx-rtmp's HLS with the shortest fragments it cuts
+// (one GOP: the fixtures have a keyframe every second).
+export async function startNginx({ workers = 1, wsStream = true, hls = false,
+  zone = '64m', tag = 'nginx' } = {}) {
+  const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), `wsbench-${tag}-`));
+  for (const d of ['tmp', 'logs', 'hls', 'modules'])
+    await fsp.mkdir(path.join(prefix, d), { recursive: true });
+  const rtmpPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === rtmpPort) httpPort = await freePort();
+  const loads = [`load_module ${RTMP_MODULE};`];
+  if (wsStream) {
+    if (!fs.existsSync(MODULE))
+      throw new Error(`${MODULE} is missing: run make`);
+    const copy = path.join(prefix, 'modules', 'ngx_ws_stream_module.so');
+    await fsp.copyFile(MODULE, copy);
+    loads.push(`load_module ${copy};`);
+  }
+  const user = process.getuid?.() === 0 ? 'user root root;' : '';
+  const nofile = nofileLimit();
+  const app = [
+    'live on;',
+    wsStream ? 'ws_stream bench;' : '',
+    hls ? `hls on; hls_path ${prefix}/hls; hls_fragment 1s;
+           hls_playlist_length 3s; hls_cleanup on;` : '',
+  ].join('\n            ');
+  const locs = [
+    wsStream ? 'location /ws/ { ws_stream bench; }' : '',
+    `location /hls/ {
+            alias ${prefix}/hls/;
+            add_header Cache-Control no-cache;
+            add_header Access-Control-Allow-Origin *;
+        }`,
+  ].join('\n        ');
+  const conf = `${loads.join('\n')}
+${user}
+worker_processes ${workers};
+worker_rlimit_nofile ${nofile};
+error_log ${prefix}/error.log notice;
+pid ${prefix}/nginx.pid;
+lock_file ${prefix}/nginx.lock;
+events { worker_connections ${Math.min(16384, nofile)}; }
+rtmp {
+    server {
+        listen 127.0.0.1:${rtmpPort};
+        application live {
+            ${app}
+        }
+    }
+}
+${httpBlock(prefix, `
+    ${wsStream ? `ws_stream_zone zone=bench:${zone};` : ''}
+    server {
+        listen 127.0.0.1:${httpPort};
+        ${locs}
+    }`)}`;
+  const confPath = path.join(prefix, 'nginx.conf');
+  await fsp.writeFile(confPath, conf);
+  const child = track(spawn(NGINX, ['-p', prefix, '-c', confPath,
+    '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'],
+    env: nginxEnv(prefix) }), 'nginx');
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  try {
+    await waitPort(httpPort, 10000, 'nginx');
+    await waitPort(rtmpPort, 10000, 'nginx rtmp');
+  } catch (e) {
+    await stopChild(child);
+    throw new Error(`${e.message}\n${stderr}`);
+  }
+  let wpids = [];
+  for (let i = 0; i < 100 && wpids.length < workers; i++) {
+    wpids = childPids(child.pid);
+    if (wpids.length < workers) await sleep(50);
+  }
+  return {
+    kind: 'nginx', prefix, rtmpPort, httpPort, workers, zone,
+    pids: () => [child.pid, ...childPids(child.pid)],
+    workerPids: () => childPids(child.pid),
+    rtmpUrl: (name) => `rtmp://127.0.0.1:${rtmpPort}/live/${name}`,
+    wsUrl: (name) => `ws://127.0.0.1:${httpPort}/ws/live/${name}`,
+    hlsUrl: (name) => `http://127.0.0.1:${httpPort}/hls/${name}.m3u8`,
+    hlsDir: path.join(prefix, 'hls'),
+    errorLog: () => fs.readFileSync(path.join(prefix, 'error.log'), 'utf8'),
+    // sanitizer reports written so far (text), '' if none
+    sanitizerReports: () => fs.readdirSync(prefix)
+      .filter((f) => /^(asan|ubsan)/.test(f))
+      .map((f) => fs.readFileSync(path.join(prefix, f), 'utf8')).join('\n'),
+    stop: async ({ keep = false } = {}) => {
+      await stopChild(child);
+      if (!keep) await fsp.rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+// node-media-server 4.x from node_modules: RTMP in, WebSocket-FLV out.
+export async function startNms({ tag = 'nms' } = {}) {
+  if (!fs.existsSync(NMS_APP))
+    throw new Error(`${NMS_APP} is missing: run npm ci (make deps)`);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `wsbench-${tag}-`));
+  const rtmpPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === rtmpPort) httpPort = await freePort();
+  const config = {
+    bind: '127.0.0.1',
+    notify: { url: '' },
+    store: { path: path.join(dir, 'data'), maxHistory: 100 },
+    auth: { play: false, publish: false, secret: '' },
+    rtmp: { port: rtmpPort },
+    http: { port: httpPort },
+    webadmin: { enable: false },
+    record: { auto: false, path: path.join(dir, 'record') },
+  };
+  const confPath = path.join(dir, 'config.json');
+  await fsp.writeFile(confPath, JSON.stringify(config, null, 2));
+  const child = track(spawn(process.execPath, [NMS_APP, '-c', confPath,
+    '--no-admin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }), 'nms');
+  let out = '';
+  child.stdout.on('data', (d) => { out = (out + d).slice(-4000); });
+  child.stderr.on('data', (d) => { out = (out + d).slice(-4000); });
+  try {
+    await waitPort(httpPort, 15000, 'node-media-server');
+    await waitPort(rtmpPort, 15000, 'node-media-server rtmp');
+  } catch (e) {
+    await stopChild(child);
+    throw new Error(`${e.message}\n${out}`);
+  }
+  return {
+    kind: 'nms', dir, rtmpPort, httpPort,
+    pids: () => [child.pid],
+    rtmpUrl: (name) => `rtmp://127.0.0.1:${rtmpPort}/live/${name}`,
+    flvUrl: (name) => `ws://127.0.0.1:${httpPort}/live/${name}.flv`,
+    output: () => out,
+    stop: async () => {
+      await stopChild(child);
+      await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The stamping publisher: fixture at real-time pace, SEI stamp per frame.
+export async function startPublisher(fixture, url) {
+  if (!fs.existsSync(PUB)) throw new Error(`${PUB} is missing: make bench-tools`);
+  const child = track(spawn(PUB, ['-i', fixture, '-u', url, '-q'],
+    { stdio: ['ignore', 'ignore', 'pipe'] }), 'publisher');
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+  await sleep(300);
+  if (child.exitCode !== null)
+    throw new Error(`publisher exited (${child.exitCode}): ${err}`);
+  return {
+    pid: child.pid,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    output: () => err,
+    stop: () => stopChild(child),
+  };
+}
+
+// CPU ticks (utime+stime) of a process, in ms; null when it is gone.
+const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
+  .stdout.trim()) || 100;
+export function cpuMs(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 1000 / HZ;
+  } catch { return null; }
+}
+
+export function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`,
+      'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch { return null; }
+}
+
+// Resident pages of the shared zone mapping of a worker: the mapping of
+// exactly the zone's size (nginx maps zones MAP_SHARED|MAP_ANON, shown as
+// /dev/zero). Returns kB, or null if not found.
+export function zoneResidentKb(pid, zoneBytes) {
+  let text;
+  try { text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return null; }
+  const want = Math.round(zoneBytes / 1024);
+  let cur = null;
+  for (const line of text.split('\n')) {
+    const h = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (h) {
+      const size = (parseInt(h[2], 16) - parseInt(h[1], 16)) / 1024;
+      cur = size === want && /\/dev\/zero|SYSV/.test(h[3]) ? {} : null;
+      continue;
+    }
+    if (cur) {
+      const m = /^Rss:\s+(\d+) kB/.exec(line);
+      if (m) return Number(m[1]);
+    }
+  }
+  return null;
+}
+
+export const parseSize = (s) => {
+  const m = /^(\d+)([kmg]?)$/i.exec(s);
+  const mul = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()];
+  return Number(m[1]) * mul;
+};

@@ -1,0 +1,267 @@
+// make bench: ngx_ws_stream side by side with node-media-server (WS-FLV),
+// nginx-rtmp's RTMP play and nginx-rtmp's HLS, on one machine, with one
+// stamping publisher and one load client. Prints one table per scenario
+// and writes build/bench/results.{json,md}; --update-docs also replaces the
+// results section of docs/performance.md. Asserts nothing.
+//
+//   node bench/run.mjs [--quick] [--seconds 15] [--warmup 3]
+//        [--viewers 1,100,1000,5000] [--sizes 720p,360p]
+//        [--systems ours-1w,ours-2w,nms,rtmp] [--no-hls] [--no-g2g]
+//        [--hls-seconds 60] [--g2g-seconds 60] [--g2g-size 720p]
+//        [--threads 2] [--rate 1000] [--out DIR] [--update-docs]
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  REPO, BENCH_BUILD, LOAD, startNginx, startNms, startPublisher, stopAll,
+  sleep, zoneResidentKb, parseSize,
+} from './lib/servers.mjs';
+import { hlsAnchor } from './hls-anchor.mjs';
+import { renderMarkdown, renderMachine } from './lib/report.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(`--${n}`);
+const arg = (n, d) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : d;
+};
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+const QUICK = flag('quick');
+const opts = {
+  seconds: Number(arg('seconds', QUICK ? 3 : 15)),
+  warmup: Number(arg('warmup', QUICK ? 1 : 3)),
+  viewers: list(arg('viewers', QUICK ? '20' : '1,100,1000,5000')).map(Number),
+  sizes: list(arg('sizes', QUICK ? '360p' : '720p,360p')),
+  systems: list(arg('systems', 'ours-1w,ours-2w,nms,rtmp')),
+  hls: !flag('no-hls'),
+  g2g: !flag('no-g2g') && !QUICK,
+  hlsSeconds: Number(arg('hls-seconds', QUICK ? 8 : 60)),
+  g2gSeconds: Number(arg('g2g-seconds', 60)),
+  g2gSize: arg('g2g-size', '720p'),
+  threads: Number(arg('threads', 2)),
+  rate: Number(arg('rate', 1000)),
+  updateDocs: flag('update-docs'),
+  out: arg('out', BENCH_BUILD),
+};
+
+const SYSTEMS = {
+  'ours-1w': { label: 'ngx_ws_stream, 1 worker', mode: 'ws',
+    start: () => startNginx({ workers: 1, tag: 'ours1' }) },
+  'ours-2w': { label: 'ngx_ws_stream, 2 workers', mode: 'ws',
+    start: () => startNginx({ workers: 2, tag: 'ours2' }) },
+  nms: { label: 'node-media-server 4.4.3 WS-FLV', mode: 'flv',
+    start: () => startNms() },
+  rtmp: { label: 'nginx-rtmp RTMP play, 1 worker', mode: 'rtmp',
+    start: () => startNginx({ workers: 1, wsStream: false, tag: 'rtmp' }) },
+};
+for (const s of opts.systems)
+  if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
+
+const fixture = (size) => {
+  const f = path.join(BENCH_BUILD, `fixture-${size}.flv`);
+  if (!fs.existsSync(f)) throw new Error(`${f} is missing: make bench-tools`);
+  return f;
+};
+
+function viewUrl(sys, srv) {
+  if (sys.mode === 'ws') return srv.wsUrl('bench');
+  if (sys.mode === 'flv') return srv.flvUrl('bench');
+  return srv.rtmpUrl('bench');
+}
+
+// One load-client run; resolves with its JSON report.
+function load(sys, url, n, { seconds, warmup, pids = [] }) {
+  const args = ['--mode', sys.mode, '--url', url, '-n', String(n),
+    '--duration', String(seconds), '--warmup', String(warmup),
+    '--rate', String(opts.rate), '--threads', String(opts.threads), '--json'];
+  if (pids.length) args.push('--pids', pids.join(','));
+  return new Promise((resolve, reject) => {
+    const child = spawn(LOAD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err = (err + d).slice(-8000); });
+    const limit = (seconds + warmup + n / opts.rate + 90) * 1000;
+    const t = setTimeout(() => child.kill('SIGKILL'), limit);
+    child.once('exit', (code, sig) => {
+      clearTimeout(t);
+      const line = out.trim().split('\n').pop();
+      try {
+        const r = JSON.parse(line);
+        r.exit = code;
+        r.client_log = err.trim().split('\n').slice(-12).join('\n');
+        resolve(r);
+      } catch {
+        reject(new Error(`load client exited ${code ?? sig} without a report:\n${err}`));
+      }
+    });
+  });
+}
+
+// Wait until one viewer gets stamped video (the publisher is through).
+async function waitPlayable(sys, url) {
+  let last;
+  for (let i = 0; i < 10; i++) {
+    try {
+      last = await load(sys, url, 1, { seconds: 1, warmup: 0 });
+      if (last.stamped_frames > 0) return;
+    } catch (e) { last = e.message; }
+    await sleep(500);
+  }
+  throw new Error(`stream did not become playable at ${url}: ${JSON.stringify(last).slice(0, 600)}`);
+}
+
+// [alert]/[crit]/[emerg] lines and sanitizer reports of an nginx
+function badLog(srv) {
+  if (srv.kind !== 'nginx') return [];
+  const lines = srv.errorLog().split('\n')
+    .filter((l) => /\[(alert|crit|emerg)\]/.test(l));
+  const san = srv.sanitizerReports();
+  if (san) lines.push(...san.split('\n').filter(Boolean).slice(0, 20));
+  return lines;
+}
+
+async function scenario(key, size, n) {
+  const sys = SYSTEMS[key];
+  const srv = await sys.start();
+  let pub;
+  try {
+    pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
+    const url = viewUrl(sys, srv);
+    await waitPlayable(sys, url);
+    const r = await load(sys, url, n, { seconds: opts.seconds,
+      warmup: opts.warmup, pids: srv.pids() });
+    r.system = key;
+    r.label = sys.label;
+    r.size = size;
+    r.asked = n;
+    r.publisher_alive = pub.alive();
+    if (srv.kind === 'nginx' && key !== 'rtmp') {
+      const zb = parseSize(srv.zone);
+      r.zone_kb = Math.max(...srv.workerPids().map((p) => zoneResidentKb(p, zb) ?? 0));
+      r.zone_size_kb = zb / 1024;
+    }
+    r.server_bad_log = badLog(srv).slice(0, 5);
+    return r;
+  } finally {
+    if (pub) await pub.stop();
+    await srv.stop();
+  }
+}
+
+async function hlsRun(size) {
+  const srv = await startNginx({ workers: 1, wsStream: false, hls: true, tag: 'hls' });
+  let pub;
+  try {
+    pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
+    await sleep(4000);
+    const r = await hlsAnchor(srv.hlsUrl('bench'), { seconds: opts.hlsSeconds });
+    r.size = size;
+    return r;
+  } finally {
+    if (pub) await pub.stop();
+    await srv.stop();
+  }
+}
+
+async function g2gRun(size) {
+  const ours = await startNginx({ workers: 1, hls: true, tag: 'g2g' });
+  const nms = await startNms({ tag: 'g2g-nms' });
+  const pubs = [];
+  try {
+    pubs.push(await startPublisher(fixture(size), ours.rtmpUrl('bench')));
+    pubs.push(await startPublisher(fixture(size), nms.rtmpUrl('bench')));
+    await waitPlayable(SYSTEMS['ours-1w'], ours.wsUrl('bench'));
+    await waitPlayable(SYSTEMS.nms, nms.flvUrl('bench'));
+    await sleep(3000);              // a few HLS segments
+    const args = [path.join(REPO, 'bench', 'g2g.mjs'),
+      '--ours', ours.wsUrl('bench'), '--flv', nms.flvUrl('bench'),
+      '--hls', ours.hlsUrl('bench'), '--seconds', String(opts.g2gSeconds),
+      '--json'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8',
+      timeout: (opts.g2gSeconds * 3 + 180) * 1000, maxBuffer: 1 << 24 });
+    process.stderr.write(r.stderr || '');
+    const line = (r.stdout || '').trim().split('\n').pop();
+    try { return { size, ...JSON.parse(line) }; } catch {
+      throw new Error(`g2g.mjs gave no report (exit ${r.status}): ${(r.stderr || '').slice(-2000)}`);
+    }
+  } finally {
+    for (const p of pubs) await p.stop();
+    await nms.stop();
+    await ours.stop();
+  }
+}
+
+function machine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  const nginxV = spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' }).stderr.trim();
+  return {
+    date: new Date().toISOString(), nproc: os.cpus().length,
+    cpu: cpu ? cpu[1] : 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(), nginx: nginxV, node: process.version,
+    command: `node bench/run.mjs ${argv.join(' ')}`.trim(),
+  };
+}
+
+async function main() {
+  const results = { machine: machine(), opts, runs: [], hls: [], g2g: null };
+  console.log(renderMachine(results.machine, opts));
+  for (const size of opts.sizes) {
+    for (const n of opts.viewers) {
+      const rows = [];
+      for (const key of opts.systems) {
+        process.stderr.write(`bench: ${size} ${n} viewers ${key} ...\n`);
+        try {
+          rows.push(await scenario(key, size, n));
+        } catch (e) {
+          rows.push({ system: key, label: SYSTEMS[key].label, size, asked: n,
+            failed_run: e.message.split('\n')[0] });
+          process.stderr.write(`bench: ${key} failed: ${e.message}\n`);
+        }
+      }
+      results.runs.push(...rows);
+      console.log(renderMarkdown({ ...results, runs: rows, hls: [], g2g: null },
+        { only: 'runs' }));
+    }
+  }
+  if (opts.hls) {
+    for (const size of opts.sizes) {
+      process.stderr.write(`bench: HLS anchor ${size} ...\n`);
+      try { results.hls.push(await hlsRun(size)); } catch (e) {
+        results.hls.push({ size, failed_run: e.message });
+      }
+    }
+    console.log(renderMarkdown(results, { only: 'hls' }));
+  }
+  if (opts.g2g) {
+    process.stderr.write(`bench: glass-to-glass ${opts.g2gSize} ...\n`);
+    try { results.g2g = await g2gRun(opts.g2gSize); } catch (e) {
+      results.g2g = { failed_run: e.message };
+    }
+    console.log(renderMarkdown(results, { only: 'g2g' }));
+  }
+  await fsp.mkdir(opts.out, { recursive: true });
+  await fsp.writeFile(path.join(opts.out, 'results.json'),
+    JSON.stringify(results, null, 1));
+  const md = renderMarkdown(results);
+  await fsp.writeFile(path.join(opts.out, 'results.md'), md);
+  console.log(`bench: results in ${path.join(opts.out, 'results.{json,md}')}`);
+  if (opts.updateDocs) {
+    const doc = path.join(REPO, 'docs', 'performance.md');
+    const text = await fsp.readFile(doc, 'utf8');
+    const a = '<!-- results:start -->', b = '<!-- results:end -->';
+    const i = text.indexOf(a), j = text.indexOf(b);
+    if (i < 0 || j < i) throw new Error(`${doc} has no ${a} ... ${b} section`);
+    await fsp.writeFile(doc, text.slice(0, i + a.length) + '\n'
+      + renderMachine(results.machine, opts) + '\n' + md + text.slice(j));
+    console.log(`bench: ${doc} updated`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}

@@ -1,0 +1,55 @@
+// Smoke test of the benchmark tools (make bench): the stamping publisher,
+// the load client in all three modes (our protocol, FLV over WebSocket from
+// node-media-server, RTMP play from nginx-rtmp) and the HLS anchor run for a
+// few seconds each and print their tables. It checks that they measured
+// something real, never how fast anything was.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO } from './lib/nginx.mjs';
+
+const BUILD = path.join(REPO, 'build', 'bench');
+
+test('make bench --quick: publisher and load client measure every system', { timeout: 300000 }, async () => {
+  for (const f of ['ws-stream-pub', 'ws-stream-load', 'fixture-360p.flv'])
+    assert.ok(fs.existsSync(path.join(BUILD, f)),
+      `${path.join(BUILD, f)} is missing: run make bench-smoke-tools`);
+  const out = await fsp.mkdtemp(path.join(os.tmpdir(), 'wsstream-bench-'));
+  const child = spawn(process.execPath, [path.join(REPO, 'bench', 'run.mjs'),
+    '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 0, `bench/run.mjs --quick failed:\n${stderr}`);
+
+  // the tables a user sees
+  assert.match(stdout, /### 360p, 20 viewers/);
+  for (const label of ['ngx_ws_stream, 1 worker', 'ngx_ws_stream, 2 workers',
+    'node-media-server', 'nginx-rtmp RTMP play'])
+    assert.match(stdout, new RegExp(`\\| ${label}[^|]*\\| 20/20 \\|`), `no row for ${label}:\n${stdout}`);
+  assert.match(stdout, /### nginx-rtmp HLS/);
+
+  const res = JSON.parse(await fsp.readFile(path.join(out, 'results.json'), 'utf8'));
+  assert.equal(res.runs.length, 4);
+  for (const r of res.runs) {
+    assert.equal(r.failed_run, undefined, `${r.system}: ${r.failed_run}`);
+    assert.equal(r.connected, 20, `${r.system} connected ${r.connected}`);
+    assert.ok(r.stamped_frames > 0, `${r.system}: no stamped video frame received`);
+    assert.ok(r.sei_delay_us.count > 0, `${r.system}: no delay sample`);
+    assert.ok(r.bytes_per_s > 0 && r.msgs_per_s > 0, `${r.system}: nothing received in the window`);
+    assert.ok(r.server_cpu_ms >= 0, `${r.system}: no server CPU figure`);
+    assert.deepEqual(r.server_bad_log ?? [], [], `${r.system}: server log`);
+    assert.equal(r.publisher_alive, true, `${r.system}: the publisher died`);
+  }
+  const ws = res.runs.filter((r) => r.system.startsWith('ours'));
+  for (const r of ws) assert.ok(r.ingest_delay_ms.count > 0, `${r.system}: no ingest-stamp sample`);
+  const hls = res.hls[0];
+  assert.equal(hls.failed_run, undefined, hls.failed_run);
+  assert.ok(hls.frames > 0, `HLS anchor read no stamped frame: ${JSON.stringify(hls)}`);
+  await fsp.rm(out, { recursive: true, force: true });
+});
