@@ -90,6 +90,7 @@ $(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard $(SRC_DIR)/*.h) \
 unit: $(BUILD)/unit
 	$(BUILD)/unit
 	$(MAKE) -C bench test
+	node --test bench/lib/sei.test.mjs bench/g2g/stamps.test.mjs
 
 player:
 	node player/build.mjs

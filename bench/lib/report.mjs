@@ -63,14 +63,10 @@ const RUN_HEAD = ['system', 'viewers ok', 'first key p50 ms',
   'zone resident kB', 'client CPU %'];
 
 function g2gRows(g) {
-  const rows = [];
-  for (const p of g.players || []) {
-    rows.push([p.label || p.player, num(p.first_frame_ms, 0), `${p.frames ?? '-'}`,
-      num(p.median_ms, 0), num(p.p95_ms, 0), num(p.max_ms, 0),
-      num(p.drift_ms_per_min, 1), `${p.stalls ?? '-'}`, `${p.dropped ?? '-'}`,
-      `${p.bad_reads ?? '-'}`]);
-  }
-  return rows;
+  return (g.results || []).map((p) => [p.player, num(p.firstFrameMs, 0),
+    `${p.frames ?? '-'}`, num(p.medianMs, 0), num(p.p95Ms, 0), num(p.maxMs, 0),
+    num(p.driftMsPerMin, 1), `${p.stalls ?? '-'}`, `${p.droppedFrames ?? '-'}`,
+    `${p.badReads ?? '-'}`]);
 }
 
 export function renderMarkdown(res, { only } = {}) {

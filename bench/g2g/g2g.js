@@ -1,0 +1,202 @@
+// Glass-to-glass latency page (driven by bench/g2g.mjs).
+//
+//   index.html?player=ours|mpegts|hls&url=<stream URL>&cfg=<JSON>&seconds=<n>
+//
+// Before the player starts, window.WebSocket is replaced by a subclass that
+// also reads every message the player receives and extracts the publisher's
+// stamp SEI (ours: protocol v1 media messages; mpegts.js: FLV bytes); hls.js
+// delivers the SEI through FRAG_PARSING_USERDATA. stampByIndex keeps the most
+// recent stamp per fixture frame index.
+//
+// requestVideoFrameCallback gives every presented frame; its barcode (top
+// strip, 16 blocks, see bench/fixtures.sh) names the fixture frame, whose
+// stamp gives the publisher's wall clock when it sent the frame:
+//   latency = expectedDisplayTime (mapped to wall clock) - wall_us / 1000
+// Results are in window.__g2g; done is set once `seconds` have passed since
+// the first presented frame.
+import { oursParser, flvParser, stampFromHlsUserdata } from './stamps.js';
+
+const FIXTURE_FRAMES = 900;
+const params = new URLSearchParams(location.search);
+const kind = params.get('player');
+const url = params.get('url');
+const cfg = JSON.parse(params.get('cfg') || '{}');
+const seconds = Number(params.get('seconds') || 60);
+
+const G = window.__g2g = {
+  kind, url, cfg, seconds,
+  offset: Date.now() - performance.now(), // wall clock = performance time + offset
+  stamps: 0, recv: [], frames: [], bad: 0, noStamp: 0, stale: 0, mismatch: 0,
+  missedCallbacks: 0, waiting: [], seeks: 0, firstFrame: null, q0: null, q1: null,
+  done: false, errors: [], sockets: 0, nonBinary: 0, playerInfo: null,
+};
+const stampByIndex = new Array(FIXTURE_FRAMES).fill(null);
+
+function onStamp(st) {
+  if (st.index >= FIXTURE_FRAMES) return;
+  stampByIndex[st.index] = st;
+  G.stamps++;
+  if (!G.done) G.recv.push(Date.now() - st.wallUs / 1000);
+}
+
+// --- stamps from the WebSocket data -------------------------------------
+const makeFeed = kind === 'ours' ? oursParser : kind === 'mpegts' ? flvParser : null;
+if (makeFeed) {
+  const Base = window.WebSocket;
+  class StampWebSocket extends Base {
+    constructor(...args) {
+      super(...args);
+      G.sockets++;
+      const feed = makeFeed(onStamp); // per socket: a reconnect restarts the FLV stream
+      this.addEventListener('message', (ev) => {
+        try {
+          if (ev.data instanceof ArrayBuffer) feed(ev.data);
+          else if (typeof ev.data !== 'string') G.nonBinary++;
+        } catch (e) {
+          G.errors.push(`stamp parser: ${e && e.message}`);
+        }
+      });
+    }
+  }
+  window.WebSocket = StampWebSocket;
+}
+
+// --- frame identity: the barcode ------------------------------------------
+const video = document.getElementById('video');
+video.muted = true;
+const BW = 8;                                    // canvas pixels per block
+const canvas = document.createElement('canvas');
+canvas.width = 16 * BW;
+canvas.height = 8;
+const ctx = canvas.getContext('2d', { willReadFrequently: true });
+
+// Fixture frame index of the picture now in the video element, or -1.
+function readIndex() {
+  const vw = video.videoWidth, vh = video.videoHeight;
+  if (!vw || !vh) return -1;
+  ctx.drawImage(video, 0, 0, vw, vh / 12, 0, 0, canvas.width, canvas.height);
+  const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let bits = 0;
+  for (let k = 0; k < 16; k++) {
+    let y = 0;
+    const cx = k * BW + BW / 2;
+    for (let dy = 3; dy <= 5; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const o = (dy * canvas.width + cx + dx) * 4;
+        y += 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
+      }
+    }
+    bits = (bits << 1) | (y / 9 > 128 ? 1 : 0);
+  }
+  if ((bits & 0xf) !== 0b1010) return -1;
+  const index = bits >>> 4;
+  return index < FIXTURE_FRAMES ? index : -1;
+}
+
+const quality = () => {
+  const q = video.getVideoPlaybackQuality();
+  return { total: q.totalVideoFrames, dropped: q.droppedVideoFrames };
+};
+
+let lastPresented = null, last = null;
+function onFrame(now, md) {
+  if (G.done) return;
+  const t = md.expectedDisplayTime;
+  if (G.firstFrame === null) {
+    G.firstFrame = t;
+    G.q0 = quality();
+  }
+  const rel = t - G.firstFrame;
+  if (rel > seconds * 1000) {
+    G.q1 = quality();
+    G.done = true;
+    return;
+  }
+  if (lastPresented !== null && md.presentedFrames - lastPresented > 1) {
+    G.missedCallbacks += md.presentedFrames - lastPresented - 1;
+  }
+  lastPresented = md.presentedFrames;
+  const idx = readIndex();
+  if (idx < 0) {
+    G.bad++;
+  } else {
+    const st = stampByIndex[idx];
+    const lat = st ? t + G.offset - st.wallUs / 1000 : NaN;
+    if (!st) G.noStamp++;
+    else if (lat > 15000 || lat < -1000) G.stale++;   // a stamp from another loop of the fixture
+    else G.frames.push([rel, lat, idx]);
+    // the barcode and the frame's media time must advance together
+    if (last) {
+      const want = Math.round((md.mediaTime - last.mediaTime) * 30);
+      const got = (idx - last.idx + FIXTURE_FRAMES) % FIXTURE_FRAMES;
+      if (want >= 0 && want < FIXTURE_FRAMES && got !== want) G.mismatch++;
+    }
+    last = { idx, mediaTime: md.mediaTime };
+  }
+  video.requestVideoFrameCallback(onFrame);
+}
+video.requestVideoFrameCallback(onFrame);
+video.addEventListener('seeking', () => {
+  if (G.firstFrame !== null && !G.done) G.seeks++;
+});
+video.addEventListener('waiting', () => {
+  if (G.firstFrame !== null && !G.done) G.waiting.push(performance.now() - G.firstFrame);
+});
+
+// --- the players ------------------------------------------------------------
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+async function start() {
+  if (kind === 'ours') {
+    const { WsStreamPlayer } = await import('/player/ws-stream-player.js');
+    const p = new WsStreamPlayer(video, url, cfg);
+    p.on('error', (e) => G.errors.push(`ours ${e.code}: ${e.message}`));
+    window.player = p;
+    G.playerInfo = { latencyTarget: p.latencyTarget };
+  } else if (kind === 'mpegts') {
+    await loadScript('/mpegts/mpegts.js');
+    const mpegts = window.mpegts;
+    mpegts.LoggingControl.enableVerbose = false;
+    mpegts.LoggingControl.enableDebug = false;
+    mpegts.LoggingControl.enableInfo = false;
+    const p = mpegts.createPlayer({ type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true }, cfg);
+    p.on(mpegts.Events.ERROR, (type, detail, info) => G.errors.push(`mpegts ${type} ${detail} ${JSON.stringify(info)}`));
+    p.attachMediaElement(video);
+    p.load();
+    const r = p.play();
+    if (r && r.catch) r.catch((e) => G.errors.push(`play: ${e.message}`));
+    window.player = p;
+    G.playerInfo = { version: mpegts.version };
+  } else if (kind === 'hls') {
+    const { default: Hls } = await import('/hlsjs/hls.mjs');
+    const hls = new Hls(cfg);
+    G.userdataEvents = 0;
+    hls.on(Hls.Events.FRAG_PARSING_USERDATA, (ev, data) => {
+      G.userdataEvents++;
+      for (const s of data.samples || []) {
+        const st = stampFromHlsUserdata(s);
+        if (st) onStamp(st);
+      }
+    });
+    hls.on(Hls.Events.ERROR, (ev, d) => { if (d.fatal) G.errors.push(`hls.js fatal ${d.type} ${d.details}`); });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      const r = video.play();
+      if (r && r.catch) r.catch((e) => G.errors.push(`play: ${e.message}`));
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    window.player = hls;
+    G.playerInfo = { version: Hls.version };
+  } else {
+    throw new Error(`unknown player ${kind}`);
+  }
+}
+start().catch((e) => G.errors.push(`start: ${e && e.message}`));
