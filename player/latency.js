@@ -79,17 +79,21 @@ export class LatencyController {
   /**
    * @param {HTMLVideoElement} video
    * @param {{target: number, now: () => number, band?: number, jumpAbove?: number,
-   *          minBuffer?: number, enter?: number, exit?: number}} opts
+   *          minBuffer?: number, speedFloor?: number, enter?: number, exit?: number}} opts
    *   target ms; now() server wall clock ms; band max |rate - 1|; jumpAbove ms over
-   *   target that triggers a jump; minBuffer ms kept ahead when speeding up / jumping.
+   *   target that triggers a jump; minBuffer ms kept ahead when jumping; speedFloor ms
+   *   of buffer below which it never speeds up (Chromium's audio renderer underflows
+   *   with ~90-100 ms still in the SourceBuffer, docs/player.md).
    */
-  constructor(video, { target, now, band = 0.05, jumpAbove = 2000, minBuffer = 100, enter = 80, exit = 20 }) {
+  constructor(video, { target, now, band = 0.05, jumpAbove = 2000, minBuffer = 100, speedFloor = 150,
+    enter = 80, exit = 20 }) {
     this.video = video;
     this.target = target;
     this.now = now;
     this.band = band;
     this.jumpAbove = jumpAbove;
     this.minBuffer = minBuffer;
+    this.speedFloor = speedFloor;
     this.enter = enter;
     this.exit = exit;
     this.map = new IngestMap();
@@ -163,7 +167,7 @@ export class LatencyController {
       const mag = Math.min(this.band, Math.max(0.015, Math.abs(e) / 1000 * 0.1));
       rate = e > 0 ? 1 + mag : 1 - mag;
       // speeding up past the buffer would only stall
-      if (rate > 1 && bufferAhead < this.minBuffer) rate = 1;
+      if (rate > 1 && bufferAhead < this.speedFloor) rate = 1;
     }
     this.setRate(rate);
     return { latency: this.smoothed, rate };

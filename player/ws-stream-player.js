@@ -11,7 +11,7 @@ import { LatencyController, Timeline } from './latency.js';
 export { hlsUrlFor };
 
 /** Default latency target (ms), measured on loopback with Chromium (docs/player.md). */
-export const DEFAULT_LATENCY = 250;
+export const DEFAULT_LATENCY = 150;
 
 /** Player states. */
 export const States = Object.freeze(['connecting', 'playing', 'buffering', 'offline', 'reconnecting', 'error', 'destroyed']);
