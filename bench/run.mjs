@@ -15,7 +15,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  REPO, BENCH_BUILD, LOAD, startNginx, startNms, startPublisher, stopAll,
+  REPO, BENCH_BUILD, LOAD, NGINX, startNginx, startNms, startPublisher, stopAll,
   sleep, zoneResidentKb, parseSize,
 } from './lib/servers.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
@@ -196,7 +196,7 @@ async function g2gRun(size) {
 
 function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-  const nginxV = spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' }).stderr.trim();
+  const nginxV = spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim();
   return {
     date: new Date().toISOString(), nproc: os.cpus().length,
     cpu: cpu ? cpu[1] : 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30),

@@ -6,10 +6,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Shared with the integration tests: free loopback ports, waiting for a
+// port, nginx's worker pids, the sanitizer environment of make
+// integration-asan (WS_STREAM_SANITIZE=1).
+import { freePort, waitPort, childPids, sanitizerEnv }
+  from '../../t/lib/nginx.mjs';
+
+export { freePort, childPids };
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
   '..', '..');
@@ -25,54 +31,9 @@ export const LOAD = path.join(BENCH_BUILD, 'ws-stream-load');
 export const NMS_APP = path.join(REPO, 'node_modules', 'node-media-server',
   'bin', 'app.js');
 
-// WS_STREAM_SANITIZE=1 (make integration-asan): the module is an ASan/UBSan
-// build, so Debian's nginx runs with the sanitizer runtimes preloaded and
-// writes reports next to its log (see sanitizerReports).
-export const SANITIZE = process.env.WS_STREAM_SANITIZE === '1';
-
-function nginxEnv(prefix) {
-  const env = { ...process.env };
-  if (!SANITIZE) return env;
-  const lib = (n) => spawnSync('gcc', [`-print-file-name=${n}`],
-    { encoding: 'utf8' }).stdout.trim();
-  const libs = [lib('libasan.so'), lib('libubsan.so')];
-  for (const l of libs)
-    if (!l.startsWith('/') || !fs.existsSync(l))
-      throw new Error(`WS_STREAM_SANITIZE=1 but gcc cannot find ${l}`);
-  env.LD_PRELOAD = libs.join(':');
-  env.ASAN_OPTIONS = `detect_leaks=0:abort_on_error=0:log_path=${prefix}/asan`;
-  env.UBSAN_OPTIONS = `print_stacktrace=1:log_path=${prefix}/ubsan`;
-  return env;
-}
-
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const live = new Set();           // children still running, stopped on exit
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitPort(port, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${ms} ms`);
-}
 
 function track(child, name) {
   live.add(child);
@@ -101,12 +62,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-// Children of a pid (nginx workers of a master).
-export function childPids(pid) {
-  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number);
-}
-
 function httpBlock(prefix, inner) {
   return `http {
     access_log off;
@@ -129,7 +84,12 @@ function nofileLimit() {
   return Number.isFinite(n) ? Math.min(n, 65536) : 65536;
 }
 
-// nginx with nginx-rtmp; `wsStream` loads and configures our module,
+// nginx with nginx-rtmp, set up for thousands of connections per worker:
+// open files up to the hard limit, multi_accept on (without it a worker busy
+// sending accepts one connection per event loop pass, and at 5,000 viewers
+// of 720p hundreds of them timed out in the handshake: 4269/5000 connected
+// with 1 worker, 5000/5000 with multi_accept). `wsStream` loads and
+// configures our module,
 // `hls` turns on nginx-rtmp's HLS with the shortest fragments it cuts
 // (one GOP: the fixtures have a keyframe every second).
 export async function startNginx({ workers = 1, wsStream = true, hls = false,
@@ -171,7 +131,7 @@ worker_rlimit_nofile ${nofile};
 error_log ${prefix}/error.log notice;
 pid ${prefix}/nginx.pid;
 lock_file ${prefix}/nginx.lock;
-events { worker_connections ${Math.min(16384, nofile)}; }
+events { worker_connections ${Math.min(16384, nofile)}; multi_accept on; }
 rtmp {
     server {
         listen 127.0.0.1:${rtmpPort};
@@ -190,12 +150,12 @@ ${httpBlock(prefix, `
   await fsp.writeFile(confPath, conf);
   const child = track(spawn(NGINX, ['-p', prefix, '-c', confPath,
     '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'],
-    env: nginxEnv(prefix) }), 'nginx');
+    env: sanitizerEnv(prefix) }), 'nginx');
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   try {
-    await waitPort(httpPort, 10000, 'nginx');
-    await waitPort(rtmpPort, 10000, 'nginx rtmp');
+    await waitPort(httpPort, { timeout: 10000 });
+    await waitPort(rtmpPort, { timeout: 10000 });
   } catch (e) {
     await stopChild(child);
     throw new Error(`${e.message}\n${stderr}`);
@@ -251,8 +211,8 @@ export async function startNms({ tag = 'nms' } = {}) {
   child.stdout.on('data', (d) => { out = (out + d).slice(-4000); });
   child.stderr.on('data', (d) => { out = (out + d).slice(-4000); });
   try {
-    await waitPort(httpPort, 15000, 'node-media-server');
-    await waitPort(rtmpPort, 15000, 'node-media-server rtmp');
+    await waitPort(httpPort, { timeout: 15000 });
+    await waitPort(rtmpPort, { timeout: 15000 });
   } catch (e) {
     await stopChild(child);
     throw new Error(`${e.message}\n${out}`);
@@ -286,25 +246,6 @@ export async function startPublisher(fixture, url) {
     output: () => err,
     stop: () => stopChild(child),
   };
-}
-
-// CPU ticks (utime+stime) of a process, in ms; null when it is gone.
-const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
-  .stdout.trim()) || 100;
-export function cpuMs(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 1000 / HZ;
-  } catch { return null; }
-}
-
-export function rssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`,
-      'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch { return null; }
 }
 
 // Resident pages of the shared zone mapping of a worker: the mapping of

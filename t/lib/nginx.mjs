@@ -84,7 +84,7 @@ export async function makePrefix(tag = 'ngx') {
   return prefix;
 }
 
-function sanitizerEnv(prefix) {
+export function sanitizerEnv(prefix) {
   const env = { ...process.env };
   if (!SANITIZE) return env;
   const lib = (n) => spawnSync('gcc', [`-print-file-name=${n}`], { encoding: 'utf8' }).stdout.trim();
@@ -144,7 +144,7 @@ function sanitizerFiles(prefix) {
 
 function readText(p) { try { return fs.readFileSync(p, 'utf8'); } catch { return ''; } }
 
-function childPids(ppid) {
+export function childPids(ppid) {
   const out = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
