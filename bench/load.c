@@ -159,10 +159,14 @@ load_connected(load_thread_t *t, load_conn_t *c)
 
 
 int
-load_arm(load_thread_t *t, load_conn_t *c)
+load_arm(load_thread_t *t, load_conn_t *c, int want_out)
 {
     struct epoll_event  ev;
 
+    if ((want_out != 0) == c->want_out) {
+        return 0;
+    }
+    c->want_out = want_out != 0;
     ev.events = EPOLLIN | (c->want_out ? EPOLLOUT : 0);
     ev.data.ptr = c;
     if (epoll_ctl(t->ep, EPOLL_CTL_MOD, c->fd, &ev) == -1) {
@@ -170,6 +174,30 @@ load_arm(load_thread_t *t, load_conn_t *c)
         return -1;
     }
     return 0;
+}
+
+
+ssize_t
+load_write(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
+{
+    ssize_t  w;
+
+    for ( ;; ) {
+        w = write(c->fd, p, n);
+        if (w >= 0) {
+            return w;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN) {
+            return 0;
+        }
+        load_fail(t, c, c->state == CS_OPEN ? LOAD_ERR_CLOSED
+                                            : LOAD_ERR_HANDSHAKE,
+                  "write: %s", strerror(errno));
+        return -1;
+    }
 }
 
 

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <netinet/in.h>
 
 #include "rtmp_play.h"
@@ -221,8 +222,12 @@ void load_fail(load_thread_t *t, load_conn_t *c, load_err_e kind,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* connection reached "connected" (101 received, RTMP playing) */
 void load_connected(load_thread_t *t, load_conn_t *c);
-/* (re)arm epoll for c: EPOLLIN, plus EPOLLOUT if want_out */
-int load_arm(load_thread_t *t, load_conn_t *c);
+/* re-arm epoll for c if EPOLLOUT is to be added or dropped (want_out) */
+int load_arm(load_thread_t *t, load_conn_t *c, int want_out);
+/* write to c's socket: bytes written, 0 if it would block, -1 after
+   load_fail() */
+ssize_t load_write(load_thread_t *t, load_conn_t *c, const uint8_t *p,
+    size_t n);
 
 /* mode modules */
 int load_ws_start(load_thread_t *t, load_conn_t *c);      /* after connect */

@@ -35,34 +35,18 @@ load_rtmp_write(load_thread_t *t, load_conn_t *c)
     const uint8_t  *p;
     size_t          n;
     ssize_t         w;
-    int             want;
 
-    for ( ;; ) {
-        n = rtmp_play_output(c->rp, &p);
-        if (n == 0) {
+    while ((n = rtmp_play_output(c->rp, &p)) > 0) {
+        w = load_write(t, c, p, n);
+        if (w <= 0) {
+            if (w < 0) {
+                return -1;
+            }
             break;
-        }
-        w = write(c->fd, p, n);
-        if (w == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN) {
-                break;
-            }
-            load_fail(t, c, c->state == CS_OPEN ? LOAD_ERR_CLOSED
-                                                : LOAD_ERR_HANDSHAKE,
-                      "write: %s", strerror(errno));
-            return -1;
         }
         rtmp_play_consumed(c->rp, (size_t) w);
     }
-    want = n > 0;
-    if (want != c->want_out) {
-        c->want_out = (uint8_t) want;
-        return load_arm(t, c);
-    }
-    return 0;
+    return load_arm(t, c, n > 0);
 }
 
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ngx_ws_stream_core.h"    /* protocol v1 media header */
 #include "load.h"
 
 #define WS_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -215,31 +216,19 @@ int
 load_ws_write(load_thread_t *t, load_conn_t *c)
 {
     ssize_t  n;
-    int      want;
 
     while (c->out_len > 0) {
-        n = write(c->fd, c->out, c->out_len);
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
+        n = load_write(t, c, c->out, c->out_len);
+        if (n <= 0) {
+            if (n < 0) {
+                return -1;
             }
-            if (errno == EAGAIN) {
-                break;
-            }
-            load_fail(t, c, c->state == CS_OPEN ? LOAD_ERR_CLOSED
-                                                : LOAD_ERR_HANDSHAKE,
-                      "write: %s", strerror(errno));
-            return -1;
+            break;
         }
         memmove(c->out, c->out + n, c->out_len - (size_t) n);
         c->out_len = (uint16_t) (c->out_len - (size_t) n);
     }
-    want = c->out_len > 0;
-    if (want != c->want_out) {
-        c->want_out = (uint8_t) want;
-        return load_arm(t, c);
-    }
-    return 0;
+    return load_arm(t, c, c->out_len > 0);
 }
 
 
@@ -495,31 +484,51 @@ media_message(load_thread_t *t, load_conn_t *c)
     uint64_t               ingest, now_ms;
     unsigned               track;
 
-    if (c->msg_len < 14 || c->head_len < 14) {
+    if (c->msg_len < NGX_WS_STREAM_MEDIA_HDR
+        || c->head_len < NGX_WS_STREAM_MEDIA_HDR)
+    {
         load_fail(t, c, LOAD_ERR_PROTOCOL, "media message of %llu bytes",
                   (unsigned long long) c->msg_len);
         return -1;
     }
-    track = h[0] & 0x0f;
-    if (track < 1 || track > 3 || (h[0] & 0xc0) != 0) {
+    track = h[0] & NGX_WS_STREAM_TRACK_MASK;
+    if (track < NGX_WS_STREAM_TRACK_VIDEO || track > NGX_WS_STREAM_TRACK_DATA
+        || (h[0] & 0xc0) != 0)
+    {
         load_fail(t, c, LOAD_ERR_PROTOCOL, "bad media kind 0x%02x", h[0]);
         return -1;
     }
-    if (t->measuring && (h[0] & 0x20) == 0) {
-        ingest = (uint64_t) h[8] << 40 | (uint64_t) h[9] << 32
-                 | (uint64_t) h[10] << 24 | (uint64_t) h[11] << 16
-                 | (uint64_t) h[12] << 8 | h[13];
+    if (t->measuring && (h[0] & NGX_WS_STREAM_FLAG_CONFIG) == 0) {
+        ingest = (uint64_t) ngx_ws_stream_rb16(h + 8) << 32
+                 | ngx_ws_stream_rb32(h + 10);
         now_ms = t->now_us / 1000;
         load_hist_add(&t->st.ingest_ms, now_ms > ingest ? now_ms - ingest
                                                         : 0);
     }
-    load_media(t, c, types[track], h + 14, c->head_len - 14,
-               c->msg_len - 14);
+    load_media(t, c, types[track], h + NGX_WS_STREAM_MEDIA_HDR,
+               c->head_len - NGX_WS_STREAM_MEDIA_HDR,
+               c->msg_len - NGX_WS_STREAM_MEDIA_HDR);
     return 0;
 }
 
 
 /* ---- FLV byte stream (--mode flv) ---- */
+
+/* gathers up to `want` header bytes in c->flv_hdr; returns how many it has */
+static size_t
+flv_collect(load_conn_t *c, size_t want, const uint8_t **p, size_t *n)
+{
+    size_t  take;
+
+    take = want - c->flv_hlen;
+    take = take < *n ? take : *n;
+    memcpy(c->flv_hdr + c->flv_hlen, *p, take);
+    c->flv_hlen = (uint8_t) (c->flv_hlen + take);
+    *p += take;
+    *n -= take;
+    return c->flv_hlen;
+}
+
 
 static int
 flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
@@ -530,22 +539,14 @@ flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
         switch (c->flv_state) {
 
         case FLV_SIG:
-            take = 9 - c->flv_hlen;
-            take = take < n ? take : n;
-            memcpy(c->flv_hdr + c->flv_hlen, p, take);
-            c->flv_hlen = (uint8_t) (c->flv_hlen + take);
-            p += take;
-            n -= take;
-            if (c->flv_hlen < 9) {
+            if (flv_collect(c, 9, &p, &n) < 9) {
                 return 0;
             }
             if (memcmp(c->flv_hdr, "FLV", 3) != 0) {
                 load_fail(t, c, LOAD_ERR_PROTOCOL, "no FLV signature");
                 return -1;
             }
-            c->flv_left = ((uint32_t) c->flv_hdr[5] << 24
-                           | (uint32_t) c->flv_hdr[6] << 16
-                           | (uint32_t) c->flv_hdr[7] << 8 | c->flv_hdr[8]);
+            c->flv_left = ngx_ws_stream_rb32(c->flv_hdr + 5);
             if (c->flv_left < 9 || c->flv_left > 1024) {
                 load_fail(t, c, LOAD_ERR_PROTOCOL, "bad FLV header size");
                 return -1;
@@ -566,13 +567,7 @@ flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
             break;
 
         case FLV_TAGHDR:
-            take = 11 - c->flv_hlen;
-            take = take < n ? take : n;
-            memcpy(c->flv_hdr + c->flv_hlen, p, take);
-            c->flv_hlen = (uint8_t) (c->flv_hlen + take);
-            p += take;
-            n -= take;
-            if (c->flv_hlen < 11) {
+            if (flv_collect(c, 11, &p, &n) < 11) {
                 return 0;
             }
             c->flv_type = c->flv_hdr[0];
@@ -581,8 +576,7 @@ flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
                           c->flv_type);
                 return -1;
             }
-            c->flv_size = (uint32_t) c->flv_hdr[1] << 16
-                          | (uint32_t) c->flv_hdr[2] << 8 | c->flv_hdr[3];
+            c->flv_size = ngx_ws_stream_rb24(c->flv_hdr + 1);
             c->flv_left = c->flv_size;
             c->head_len = 0;
             c->flv_state = FLV_BODY;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "rtmp_play.h"
+#include "ngx_ws_stream_core.h"    /* nginx-free byte helpers */
 
 #define RP_HS_SIZE      1536
 #define RP_MAX_CS       10          /* chunk streams tracked at once */
@@ -92,32 +93,6 @@ struct rtmp_play_s {
     char       *app;
     char       *stream;
 };
-
-
-static inline uint32_t
-rp_be24(const uint8_t *p)
-{
-    return ((uint32_t) p[0] << 16) | ((uint32_t) p[1] << 8) | p[2];
-}
-
-
-static inline uint32_t
-rp_be32(const uint8_t *p)
-{
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
-           | ((uint32_t) p[2] << 8) | p[3];
-}
-
-
-static inline uint8_t *
-rp_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-    return p + 4;
-}
 
 
 /* rtmp_play.c */
