@@ -17,10 +17,17 @@ CC_OPT      ?=
 LD_OPT      ?=
 
 SRC_DIR      = ngx_ws_stream_module
-MODULE_SRCS  = $(wildcard $(SRC_DIR)/*.c) $(wildcard $(SRC_DIR)/*.h) config
-CORE_SRCS    = $(SRC_DIR)/ngx_ws_stream_flv.c $(SRC_DIR)/ngx_ws_stream_sps.c \
-               $(SRC_DIR)/ngx_ws_stream_ws.c $(SRC_DIR)/ngx_ws_stream_json.c \
-               $(SRC_DIR)/ngx_ws_stream_ring.c
+CORE_DIR     = $(SRC_DIR)/core
+CORE_SRCS    = $(wildcard $(CORE_DIR)/*.c)
+CORE_HDRS    = $(wildcard $(CORE_DIR)/*.h)
+MODULE_SRCS  = $(wildcard $(SRC_DIR)/*.c) $(wildcard $(SRC_DIR)/*.h) \
+               $(CORE_SRCS) $(CORE_HDRS) config
+
+# config globs the source folders: configure again when a file comes or goes
+SRC_LIST    := $(sort $(wildcard $(SRC_DIR)/*.[ch] $(CORE_DIR)/*.[ch]))
+SRC_STAMP    = $(BUILD)/srcs.list
+$(shell mkdir -p $(BUILD) && { echo '$(SRC_LIST)' | cmp -s - $(SRC_STAMP) \
+    || echo '$(SRC_LIST)' > $(SRC_STAMP); })
 UNIT_SRCS    = $(wildcard test/unit/*.c)
 SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -39,7 +46,7 @@ build: $(BUILD)/ngx_ws_stream_module.so
 
 # Debian's nginx-dev ships a trimmed tree without a top-level Makefile:
 # configure a private copy with the flags /usr/sbin/nginx was built with.
-$(BUILD)/nginx/objs/Makefile: config
+$(BUILD)/nginx/objs/Makefile: config $(SRC_STAMP)
 	@test -f $(NGINX_SRC)/conf_flags || \
 	    { echo "$(NGINX_SRC)/conf_flags is missing: run 'make deps'" >&2; \
 	      exit 1; }
@@ -81,11 +88,11 @@ deps:
 	    npm ci --no-audit --no-fund; \
 	fi
 
-$(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard $(SRC_DIR)/*.h) \
+$(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(CORE_HDRS) \
                $(wildcard test/unit/*.h)
 	mkdir -p $(BUILD)
 	$(CC) -std=gnu99 -g -O1 -Wall -Wextra -Werror $(SANITIZE) \
-	    -I$(SRC_DIR) -Itest/unit $(UNIT_SRCS) $(CORE_SRCS) -o $@
+	    -I$(CORE_DIR) -Itest/unit $(UNIT_SRCS) $(CORE_SRCS) -o $@
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "ngx_ws_stream_core.h"    /* protocol v1 media header */
+#include "ws_stream_core.h"    /* protocol v1 media header */
 #include "load.h"
 
 #define WS_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -484,30 +484,30 @@ media_message(load_thread_t *t, load_conn_t *c)
     uint64_t               ingest, now_ms;
     unsigned               track;
 
-    if (c->msg_len < NGX_WS_STREAM_MEDIA_HDR
-        || c->head_len < NGX_WS_STREAM_MEDIA_HDR)
+    if (c->msg_len < WS_STREAM_MEDIA_HDR
+        || c->head_len < WS_STREAM_MEDIA_HDR)
     {
         load_fail(t, c, LOAD_ERR_PROTOCOL, "media message of %llu bytes",
                   (unsigned long long) c->msg_len);
         return -1;
     }
-    track = h[0] & NGX_WS_STREAM_TRACK_MASK;
-    if (track < NGX_WS_STREAM_TRACK_VIDEO || track > NGX_WS_STREAM_TRACK_DATA
+    track = h[0] & WS_STREAM_TRACK_MASK;
+    if (track < WS_STREAM_TRACK_VIDEO || track > WS_STREAM_TRACK_DATA
         || (h[0] & 0xc0) != 0)
     {
         load_fail(t, c, LOAD_ERR_PROTOCOL, "bad media kind 0x%02x", h[0]);
         return -1;
     }
-    if (t->measuring && (h[0] & NGX_WS_STREAM_FLAG_CONFIG) == 0) {
-        ingest = (uint64_t) ngx_ws_stream_rb16(h + 8) << 32
-                 | ngx_ws_stream_rb32(h + 10);
+    if (t->measuring && (h[0] & WS_STREAM_FLAG_CONFIG) == 0) {
+        ingest = (uint64_t) ws_stream_rb16(h + 8) << 32
+                 | ws_stream_rb32(h + 10);
         now_ms = t->now_us / 1000;
         load_hist_add(&t->st.ingest_ms, now_ms > ingest ? now_ms - ingest
                                                         : 0);
     }
-    load_media(t, c, types[track], h + NGX_WS_STREAM_MEDIA_HDR,
-               c->head_len - NGX_WS_STREAM_MEDIA_HDR,
-               c->msg_len - NGX_WS_STREAM_MEDIA_HDR);
+    load_media(t, c, types[track], h + WS_STREAM_MEDIA_HDR,
+               c->head_len - WS_STREAM_MEDIA_HDR,
+               c->msg_len - WS_STREAM_MEDIA_HDR);
     return 0;
 }
 
@@ -546,7 +546,7 @@ flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
                 load_fail(t, c, LOAD_ERR_PROTOCOL, "no FLV signature");
                 return -1;
             }
-            c->flv_left = ngx_ws_stream_rb32(c->flv_hdr + 5);
+            c->flv_left = ws_stream_rb32(c->flv_hdr + 5);
             if (c->flv_left < 9 || c->flv_left > 1024) {
                 load_fail(t, c, LOAD_ERR_PROTOCOL, "bad FLV header size");
                 return -1;
@@ -576,7 +576,7 @@ flv_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
                           c->flv_type);
                 return -1;
             }
-            c->flv_size = ngx_ws_stream_rb24(c->flv_hdr + 1);
+            c->flv_size = ws_stream_rb24(c->flv_hdr + 1);
             c->flv_left = c->flv_size;
             c->head_len = 0;
             c->flv_state = FLV_BODY;

@@ -27,7 +27,7 @@
 #include <librtmp/log.h>
 #include <librtmp/rtmp.h>
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 #include "sei.h"
 
 #define FLV_AUDIO 8
@@ -137,7 +137,7 @@ parse_flv(const char *path, fixture_t *fx)
     fx->meta = fx->avc_seq = fx->aac_seq = -1;
     pos = hdr + 4;
     while (pos + 11 <= fx->size) {
-        len = ngx_ws_stream_rb24(p + pos + 1);
+        len = ws_stream_rb24(p + pos + 1);
         if (len > fx->size - pos - 11) {
             fprintf(stderr, "ws-stream-pub: %s: truncated tag at %zu, "
                     "ignoring the rest\n", path, pos);
@@ -154,7 +154,7 @@ parse_flv(const char *path, fixture_t *fx)
         }
         t = &fx->tags[fx->ntags];
         t->type = p[pos] & 0x1F;
-        t->ts = ngx_ws_stream_rb24(p + pos + 4) | ((uint32_t) p[pos + 7] << 24);
+        t->ts = ws_stream_rb24(p + pos + 4) | ((uint32_t) p[pos + 7] << 24);
         t->len = len;
         t->off = pos + 11;
         pos += 11 + (size_t) len + 4;
@@ -505,7 +505,7 @@ main(int argc, char **argv)
             if (t->type == FLV_VIDEO && t->len >= 5
                 && (src[0] & 0x0F) == 7 && src[1] == 1)
             {
-                cts = (int32_t) ngx_ws_stream_rb24(src + 2);
+                cts = (int32_t) ws_stream_rb24(src + 2);
                 if (cts & 0x800000) {
                     cts -= 0x1000000;
                 }

@@ -162,7 +162,7 @@ rp_on_message(rtmp_play_t *rp, rp_cs_t *cs, rtmp_play_msg_pt cb, void *ctx)
             rp_fail(rp, "short Set Chunk Size message (%u bytes)", cs->len);
             return -1;
         }
-        v = ngx_ws_stream_rb32(p) & 0x7fffffff;
+        v = ws_stream_rb32(p) & 0x7fffffff;
         if (v == 0) {
             rp_fail(rp, "Set Chunk Size 0");
             return -1;
@@ -175,7 +175,7 @@ rp_on_message(rtmp_play_t *rp, rp_cs_t *cs, rtmp_play_msg_pt cb, void *ctx)
             rp_fail(rp, "short Abort message");
             return -1;
         }
-        v = ngx_ws_stream_rb32(p);
+        v = ws_stream_rb32(p);
         for (i = 0; i < RP_MAX_CS; i++) {
             if (rp->cs[i].csid == v && &rp->cs[i] != cs) {
                 rp->cs[i].active = 0;
@@ -209,7 +209,7 @@ rp_on_message(rtmp_play_t *rp, rp_cs_t *cs, rtmp_play_msg_pt cb, void *ctx)
             rp_fail(rp, "short Window Acknowledgement Size message");
             return -1;
         }
-        rp->ack_window = ngx_ws_stream_rb32(p);
+        rp->ack_window = ws_stream_rb32(p);
         break;
 
     case 17:                                    /* AMF3 command */
@@ -338,7 +338,7 @@ rp_hdr_need(rtmp_play_t *rp)
     }
 
     if (fmt < 3) {
-        if (ngx_ws_stream_rb24(rp->hdr + bh) == 0xffffff) {
+        if (ws_stream_rb24(rp->hdr + bh) == 0xffffff) {
             need += 4;
         }
         return need;
@@ -403,10 +403,10 @@ rp_hdr_done(rtmp_play_t *rp, rtmp_play_msg_pt cb, void *ctx)
     starting = !cs->active;
 
     if (fmt < 3) {
-        tsf = ngx_ws_stream_rb24(h);
+        tsf = ws_stream_rb24(h);
         len = cs->len;
         if (fmt <= 1) {
-            len = ngx_ws_stream_rb24(h + 3);
+            len = ws_stream_rb24(h + 3);
             cs->type = h[6];
             if (fmt == 0) {
                 cs->msid = (uint32_t) h[7] | ((uint32_t) h[8] << 8)
@@ -417,7 +417,7 @@ rp_hdr_done(rtmp_play_t *rp, rtmp_play_msg_pt cb, void *ctx)
         cs->len = len;
         cs->ext = tsf == 0xffffff;
         if (cs->ext) {
-            tsf = ngx_ws_stream_rb32(h + (fmt == 0 ? 11
+            tsf = ws_stream_rb32(h + (fmt == 0 ? 11
                                           : fmt == 1 ? 7 : 3));
         }
         cs->delta = tsf;
@@ -721,7 +721,7 @@ rtmp_play_input(rtmp_play_t *rp, const uint8_t *p, size_t n,
     {
         uint8_t  seq[4];
 
-        ngx_ws_stream_wb(seq, (uint32_t) rp->bytes_in, 4);
+        ws_stream_wb(seq, (uint32_t) rp->bytes_in, 4);
         if (rp_send(rp, 2, 3, 0, seq, 4) != 0) {
             return -1;
         }

@@ -211,7 +211,7 @@ rp_r_skip(rp_rd_t *r, int depth)
         if (rp_r_need(r, 4) != 0) {
             return -1;
         }
-        n = ngx_ws_stream_rb32(r->p);
+        n = ws_stream_rb32(r->p);
         r->p += 4;
         for (i = 0; i < n; i++) {
             if (rp_r_skip(r, depth + 1) != 0) {
@@ -230,7 +230,7 @@ rp_r_skip(rp_rd_t *r, int depth)
         if (rp_r_need(r, 4) != 0) {
             return -1;
         }
-        n = ngx_ws_stream_rb32(r->p);
+        n = ws_stream_rb32(r->p);
         r->p += 4;
         if (rp_r_need(r, n) != 0) {
             return -1;
@@ -432,8 +432,8 @@ rp_send_play(rtmp_play_t *rp)
     /* user control SetBufferLength(stream id, ms) */
     uc[0] = 0;
     uc[1] = 3;
-    p = ngx_ws_stream_wb(uc + 2, rp->stream_id, 4);
-    ngx_ws_stream_wb(p, RP_BUFFER_MS, 4);
+    p = ws_stream_wb(uc + 2, rp->stream_id, 4);
+    ws_stream_wb(p, RP_BUFFER_MS, 4);
 
     return rp_send(rp, 2, 4, 0, uc, sizeof(uc));
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "rtmp_play.h"
-#include "ngx_ws_stream_core.h"    /* nginx-free byte helpers */
+#include "ws_stream_core.h"    /* nginx-free byte helpers */
 
 #define RP_HS_SIZE      1536
 #define RP_MAX_CS       10          /* chunk streams tracked at once */

@@ -17,8 +17,8 @@
 #include <ngx_event.h>
 #include <ngx_http.h>
 
-#include "ngx_ws_stream_core.h"
-#include "ngx_ws_stream_ring.h"
+#include "ws_stream_core.h"
+#include "ws_stream_ring.h"
 
 
 #define NGX_WS_STREAM_PROTOCOL      "wsstream.1"
@@ -81,7 +81,7 @@ typedef struct {
 
     /* the ring; ring.data is NULL when there is none */
     ngx_uint_t               retired;       /* readers must leave it */
-    ngx_ws_stream_ring_t     ring;
+    ws_stream_ring_t     ring;
 
     ngx_ws_stream_blob_t     conf[NGX_WS_STREAM_CONF_N];
 

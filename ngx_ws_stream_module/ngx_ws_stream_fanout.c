@@ -171,10 +171,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     ngx_chain_t             *cl;
     const uint8_t           *frame;
     ngx_connection_t        *c;
-    ngx_ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
-    ngx_ws_stream_ring_t    *ring;
+    ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
+    ws_stream_ring_t    *ring;
     ngx_ws_stream_entry_t   *e;
-    ngx_ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
+    ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
 
     c = v->connection;
     e = &v->zone->sh->streams[v->stream];
@@ -187,13 +187,13 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
     while (nrec < NGX_WS_STREAM_BATCH && total < NGX_WS_STREAM_BATCH_BYTES) {
 
-        rc = ngx_ws_stream_ring_read(ring, &cur, &rec, &frame);
+        rc = ws_stream_ring_read(ring, &cur, &rec, &frame);
 
-        if (rc == NGX_WS_STREAM_AGAIN) {
+        if (rc == WS_STREAM_AGAIN) {
             break;
         }
 
-        if (rc == NGX_WS_STREAM_RING_BEHIND) {
+        if (rc == WS_STREAM_RING_BEHIND) {
             if (nrec) {
                 break;
             }
@@ -202,28 +202,28 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             return NGX_OK;
         }
 
-        track = rec.kind & NGX_WS_STREAM_TRACK_MASK;
+        track = rec.kind & WS_STREAM_TRACK_MASK;
 
-        if (rec.type == NGX_WS_STREAM_REC_NOTICE
+        if (rec.type == WS_STREAM_REC_NOTICE
             && rec.kind == NGX_WS_STREAM_NOTICE_ONLINE)
         {
             /* a new publisher: media start again at a keyframe */
             v->need_key = 1;
         }
 
-        if (v->need_key && rec.type == NGX_WS_STREAM_REC_MEDIA
-            && !(rec.kind & NGX_WS_STREAM_FLAG_CONFIG))
+        if (v->need_key && rec.type == WS_STREAM_REC_MEDIA
+            && !(rec.kind & WS_STREAM_FLAG_CONFIG))
         {
-            if (track == NGX_WS_STREAM_TRACK_VIDEO
-                && (rec.kind & NGX_WS_STREAM_FLAG_KEY))
+            if (track == WS_STREAM_TRACK_VIDEO
+                && (rec.kind & WS_STREAM_FLAG_KEY))
             {
                 v->need_key = 0;
 
-            } else if (track == NGX_WS_STREAM_TRACK_VIDEO
-                       || (track == NGX_WS_STREAM_TRACK_AUDIO
+            } else if (track == WS_STREAM_TRACK_VIDEO
+                       || (track == WS_STREAM_TRACK_AUDIO
                            && e->has_video))
             {
-                ngx_ws_stream_ring_next(&cur, &rec);
+                ws_stream_ring_next(&cur, &rec);
 
                 if (nrec == 0) {
                     v->cur = cur;
@@ -249,7 +249,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         }
 
         recs[nrec] = rec;
-        ngx_ws_stream_ring_next(&cur, &rec);
+        ws_stream_ring_next(&cur, &rec);
         after[nrec] = cur;
 
         total += rec.len;
@@ -300,7 +300,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         n = c->sent - before;
     }
 
-    if (!ngx_ws_stream_ring_intact(ring, start)) {
+    if (!ws_stream_ring_intact(ring, start)) {
         goto torn;
     }
 
@@ -330,7 +330,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             return NGX_ERROR;
         }
 
-        if (!ngx_ws_stream_ring_intact(ring, start)) {
+        if (!ws_stream_ring_intact(ring, start)) {
             goto torn;
         }
 
@@ -364,20 +364,20 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
     u_char                   buf[160], *p;
     uint64_t                 frames, bytes, to;
     ngx_ws_stream_entry_t   *e;
-    ngx_ws_stream_cursor_t   cur;
+    ws_stream_cursor_t   cur;
 
     e = &v->zone->sh->streams[v->stream];
 
-    sync = ngx_ws_stream_ring_start(&e->ring, &cur);
+    sync = ws_stream_ring_start(&e->ring, &cur);
 
     /* at head the record number is not known exactly: the records
      * committed so far are close enough for the notice */
 
-    to = (cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN)
+    to = (cur.seq != WS_STREAM_SEQ_UNKNOWN)
          ? cur.seq : __atomic_load_n(&e->ring.seq, __ATOMIC_ACQUIRE);
 
     bytes = cur.pos - v->cur.pos;
-    frames = (v->cur.seq != NGX_WS_STREAM_SEQ_UNKNOWN && to > v->cur.seq)
+    frames = (v->cur.seq != WS_STREAM_SEQ_UNKNOWN && to > v->cur.seq)
              ? to - v->cur.seq : 0;
 
     v->cur = cur;
@@ -394,7 +394,7 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
                      "{\"type\":\"skipped\",\"frames\":%uL,\"bytes\":%uL,"
                      "\"count\":%ui}", frames, bytes, v->skips);
 
-    (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT, buf, p - buf, 0);
+    (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, buf, p - buf, 0);
 }
 
 
@@ -404,7 +404,7 @@ ngx_int_t
 ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     const u_char *data, size_t len, ngx_uint_t ctl)
 {
-    u_char  hdr[NGX_WS_STREAM_WS_MAX_HDR];
+    u_char  hdr[WS_STREAM_WS_MAX_HDR];
     size_t  hlen;
 
     if (v->closing) {
@@ -413,12 +413,12 @@ ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
 
     if (ctl && (size_t) (v->out_last - v->out_pos) > NGX_WS_STREAM_CTL_MAX) {
         /* a client that sends pings but does not read */
-        ngx_ws_stream_protocol_close(v, NGX_WS_STREAM_CLOSE_POLICY,
+        ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_POLICY,
                                      "too many unread replies");
         return NGX_DONE;
     }
 
-    hlen = ngx_ws_stream_ws_header(hdr, opcode, len);
+    hlen = ws_stream_ws_header(hdr, opcode, len);
 
     if (ngx_ws_stream_queue_raw(v, hdr, hlen) != NGX_OK
         || ngx_ws_stream_queue_raw(v, data, len) != NGX_OK)

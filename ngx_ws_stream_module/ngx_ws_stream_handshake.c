@@ -15,7 +15,7 @@
 
 #include "ngx_ws_stream.h"
 #include "ngx_ws_stream_viewer.h"
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_ws.h"
 
 
 #define NGX_WS_STREAM_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -102,7 +102,7 @@ ngx_ws_stream_handler(ngx_http_request_t *r)
                                       h[i].key.len) == 0)
         {
             offered = 1;
-            ours |= ngx_ws_stream_ws_offers(h[i].value.data, h[i].value.len,
+            ours |= ws_stream_ws_offers(h[i].value.data, h[i].value.len,
                                             NGX_WS_STREAM_PROTOCOL);
         }
     }
@@ -218,7 +218,7 @@ ngx_ws_stream_parse_uri(ngx_http_request_t *r, ngx_str_t *app,
 
     /* names go back to the client in JSON text */
 
-    if (!ngx_ws_stream_ws_utf8(app->data, end - app->data)) {
+    if (!ws_stream_ws_utf8(app->data, end - app->data)) {
         return NGX_DECLINED;
     }
 

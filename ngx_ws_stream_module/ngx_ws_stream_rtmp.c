@@ -15,8 +15,8 @@
 
 #include "ngx_ws_stream.h"
 #include "ngx_ws_stream_rtmp.h"
-#include "ngx_ws_stream_flv.h"
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_flv.h"
+#include "ws_stream_ws.h"
 
 
 typedef struct {
@@ -632,13 +632,13 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     int                        sync;
     u_char                    *p, *frame, *payload;
     size_t                     len, hlen, flen;
-    uint8_t                    hdr[NGX_WS_STREAM_WS_MAX_HDR];
+    uint8_t                    hdr[WS_STREAM_WS_MAX_HDR];
     uint64_t                   ingest;
     ngx_int_t                  rc;
     ngx_uint_t                 kind, which;
     ngx_chain_t               *cl;
     ngx_ws_stream_entry_t     *e;
-    ngx_ws_stream_flv_info_t   info;
+    ws_stream_flv_info_t   info;
 
     len = 0;
 
@@ -659,11 +659,11 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
         ngx_ws_stream_online(ctx->zone, ctx->stream);
     }
 
-    hlen = ngx_ws_stream_ws_header(hdr, NGX_WS_STREAM_WS_BINARY,
-                                   NGX_WS_STREAM_MEDIA_HDR + len);
-    flen = hlen + NGX_WS_STREAM_MEDIA_HDR + len;
+    hlen = ws_stream_ws_header(hdr, WS_STREAM_WS_BINARY,
+                                   WS_STREAM_MEDIA_HDR + len);
+    flen = hlen + WS_STREAM_MEDIA_HDR + len;
 
-    frame = ngx_ws_stream_ring_reserve(&e->ring, flen);
+    frame = ws_stream_ring_reserve(&e->ring, flen);
 
     if (frame == NULL) {
         (void) ngx_atomic_fetch_add(&e->dropped, 1);
@@ -674,7 +674,7 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
         return NGX_ERROR;
     }
 
-    payload = frame + hlen + NGX_WS_STREAM_MEDIA_HDR;
+    payload = frame + hlen + WS_STREAM_MEDIA_HDR;
     ngx_ws_stream_rtmp_copy(payload, in, skip, len);
 
     ngx_memzero(&info, sizeof(info));
@@ -682,21 +682,21 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     switch (h->type) {
 
     case NGX_RTMP_MSG_VIDEO:
-        rc = ngx_ws_stream_flv_parse_video(payload, len, &info);
+        rc = ws_stream_flv_parse_video(payload, len, &info);
         break;
 
     case NGX_RTMP_MSG_AUDIO:
-        rc = ngx_ws_stream_flv_parse_audio(payload, len, &info);
+        rc = ws_stream_flv_parse_audio(payload, len, &info);
         break;
 
     default: /* metadata */
-        info.track = NGX_WS_STREAM_TRACK_DATA;
-        info.flags = NGX_WS_STREAM_FLAG_CONFIG;
-        rc = NGX_WS_STREAM_OK;
+        info.track = WS_STREAM_TRACK_DATA;
+        info.flags = WS_STREAM_FLAG_CONFIG;
+        rc = WS_STREAM_OK;
         break;
     }
 
-    if (rc != NGX_WS_STREAM_OK) {
+    if (rc != WS_STREAM_OK) {
         (void) ngx_atomic_fetch_add(&e->dropped, 1);
 
         if (!ctx->warned) {
@@ -726,18 +726,18 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     p = ngx_cpymem(frame, hdr, hlen);
     *p++ = (u_char) kind;
-    p = ngx_ws_stream_wb(p, h->timestamp, 4);
-    p = ngx_ws_stream_wb(p, (uint32_t) info.cts & 0xffffff, 3);
-    (void) ngx_ws_stream_wb(p, ingest, 6);
+    p = ws_stream_wb(p, h->timestamp, 4);
+    p = ws_stream_wb(p, (uint32_t) info.cts & 0xffffff, 3);
+    (void) ws_stream_wb(p, ingest, 6);
 
-    if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
+    if (info.track == WS_STREAM_TRACK_VIDEO) {
         e->has_video = 1;
     }
 
-    if (info.flags & NGX_WS_STREAM_FLAG_CONFIG) {
-        which = (info.track == NGX_WS_STREAM_TRACK_VIDEO)
+    if (info.flags & WS_STREAM_FLAG_CONFIG) {
+        which = (info.track == WS_STREAM_TRACK_VIDEO)
                 ? NGX_WS_STREAM_CONF_VIDEO
-                : (info.track == NGX_WS_STREAM_TRACK_AUDIO)
+                : (info.track == WS_STREAM_TRACK_AUDIO)
                   ? NGX_WS_STREAM_CONF_AUDIO : NGX_WS_STREAM_CONF_META;
 
         /* late joiners copy this one; it must be there before the
@@ -747,14 +747,14 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
                                       flen, s->connection->log);
         sync = 0;
 
-    } else if (info.track == NGX_WS_STREAM_TRACK_VIDEO) {
-        sync = (info.flags & NGX_WS_STREAM_FLAG_KEY) != 0;
+    } else if (info.track == WS_STREAM_TRACK_VIDEO) {
+        sync = (info.flags & WS_STREAM_FLAG_KEY) != 0;
 
     } else {
         sync = !e->has_video;
     }
 
-    ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_MEDIA, kind,
+    ws_stream_ring_commit(&e->ring, WS_STREAM_REC_MEDIA, kind,
                               h->timestamp, ingest, sync);
 
     (void) ngx_atomic_fetch_add(&e->frames, 1);

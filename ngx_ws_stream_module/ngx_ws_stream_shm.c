@@ -13,7 +13,7 @@
 #include <ngx_core.h>
 
 #include "ngx_ws_stream.h"
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_ws.h"
 
 
 static ngx_int_t ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone,
@@ -293,7 +293,7 @@ static void
 ngx_ws_stream_ring_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
 {
     ngx_slab_free_locked(zone->shpool, e->ring.data);
-    ngx_memzero(&e->ring, sizeof(ngx_ws_stream_ring_t));
+    ngx_memzero(&e->ring, sizeof(ws_stream_ring_t));
     e->retired = 0;
 }
 
@@ -408,7 +408,7 @@ ngx_ws_stream_publish(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
             return NGX_ERROR;
         }
 
-        ngx_ws_stream_ring_init(&e->ring, mem, size);
+        ws_stream_ring_init(&e->ring, mem, size);
     }
 
     /* a publisher back within the grace period continues the same ring,
@@ -541,7 +541,7 @@ ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 {
     u_char                 *p;
     size_t                  len, hlen;
-    uint8_t                 hdr[NGX_WS_STREAM_WS_MAX_HDR];
+    uint8_t                 hdr[WS_STREAM_WS_MAX_HDR];
     ngx_ws_stream_entry_t  *e;
 
     e = &zone->sh->streams[i];
@@ -551,9 +551,9 @@ ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     }
 
     len = ngx_strlen(json);
-    hlen = ngx_ws_stream_ws_header(hdr, NGX_WS_STREAM_WS_TEXT, len);
+    hlen = ws_stream_ws_header(hdr, WS_STREAM_WS_TEXT, len);
 
-    p = ngx_ws_stream_ring_reserve(&e->ring, hlen + len);
+    p = ws_stream_ring_reserve(&e->ring, hlen + len);
     if (p == NULL) {
         return;
     }
@@ -561,7 +561,7 @@ ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     p = ngx_cpymem(p, hdr, hlen);
     ngx_memcpy(p, json, len);
 
-    ngx_ws_stream_ring_commit(&e->ring, NGX_WS_STREAM_REC_NOTICE, kind, 0,
+    ws_stream_ring_commit(&e->ring, WS_STREAM_REC_NOTICE, kind, 0,
                               ngx_ws_stream_now_ms(), 0);
 }
 

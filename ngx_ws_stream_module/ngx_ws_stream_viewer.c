@@ -18,7 +18,7 @@
 static void ngx_ws_stream_viewer_cleanup(void *data);
 static void ngx_ws_stream_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
-    ngx_ws_stream_ws_msg_t *msg);
+    ws_stream_ws_msg_t *msg);
 
 
 /* the handshake is valid: make the viewer and switch protocols */
@@ -54,7 +54,7 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     }
 
     v->parser.max = wlcf->max_message;
-    ngx_ws_stream_ws_parser_init(&v->parser);
+    ws_stream_ws_parser_init(&v->parser);
 
     stream = ngx_ws_stream_entry_get(wlcf->zone, app, name, c->log);
     if (stream < 0) {
@@ -185,11 +185,11 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
                                                             : "false",
                          ngx_ws_stream_clock());
 
-        (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT, hello,
+        (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, hello,
                                    p - hello, 0);
 
         if (e->pub != NGX_WS_STREAM_PUB_ONLINE) {
-            (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT,
+            (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT,
                                        (u_char *) "{\"type\":\"offline\"}",
                                        sizeof("{\"type\":\"offline\"}") - 1,
                                        0);
@@ -198,7 +198,7 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
     } else if (e->pub == NGX_WS_STREAM_PUB_ONLINE && e->ring.data
                && !e->retired)
     {
-        (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT,
+        (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT,
                                    (u_char *) "{\"type\":\"online\"}",
                                    sizeof("{\"type\":\"online\"}") - 1, 0);
     }
@@ -224,11 +224,11 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
                 }
             }
 
-            sync = ngx_ws_stream_ring_start(&e->ring, &v->cur);
+            sync = ws_stream_ring_start(&e->ring, &v->cur);
 
         } else {
-            v->cur.pos = ngx_ws_stream_ring_head(&e->ring);
-            v->cur.seq = NGX_WS_STREAM_SEQ_UNKNOWN;
+            v->cur.pos = ws_stream_ring_head(&e->ring);
+            v->cur.seq = WS_STREAM_SEQ_UNKNOWN;
             sync = 0;
         }
 
@@ -296,7 +296,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
     const u_char            *pos;
     ngx_connection_t        *c;
     ngx_http_request_t      *r;
-    ngx_ws_stream_ws_msg_t   msg;
+    ws_stream_ws_msg_t   msg;
     ngx_ws_stream_viewer_t  *v;
 
     c = rev->data;
@@ -311,7 +311,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
         /* graceful shutdown of this worker */
         c->close = 0;
         c->idle = 0;
-        ngx_ws_stream_protocol_close(v, NGX_WS_STREAM_CLOSE_GOING_AWAY,
+        ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_GOING_AWAY,
                                      "server going away");
         goto done;
     }
@@ -327,7 +327,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
         }
 
         v->ping_sent = 1;
-        (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_PING, NULL, 0, 1);
+        (void) ngx_ws_stream_queue(v, WS_STREAM_WS_PING, NULL, 0, 1);
         ngx_add_timer(rev, v->conf->ping_interval);
         ngx_ws_stream_send(v);
         goto done;
@@ -353,13 +353,13 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
 
         while (pos < v->in + n && !v->closing) {
 
-            rc = ngx_ws_stream_ws_parse(&v->parser, &pos, v->in + n, &msg);
+            rc = ws_stream_ws_parse(&v->parser, &pos, v->in + n, &msg);
 
-            if (rc == NGX_WS_STREAM_AGAIN) {
+            if (rc == WS_STREAM_AGAIN) {
                 break;
             }
 
-            if (rc == NGX_WS_STREAM_ERROR) {
+            if (rc == WS_STREAM_ERROR) {
                 ngx_log_error(NGX_LOG_INFO, c->log, 0,
                               "ws_stream: client frame: %s",
                               v->parser.error);
@@ -389,29 +389,29 @@ done:
 
 
 static ngx_int_t
-ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ngx_ws_stream_ws_msg_t *msg)
+ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ws_stream_ws_msg_t *msg)
 {
     u_char                      buf[256], *p;
-    ngx_ws_stream_client_msg_t  m;
+    ws_stream_client_msg_t  m;
 
     switch (msg->opcode) {
 
-    case NGX_WS_STREAM_WS_PING:
-        return ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_PONG, msg->data,
+    case WS_STREAM_WS_PING:
+        return ngx_ws_stream_queue(v, WS_STREAM_WS_PONG, msg->data,
                                    msg->len, 1);
 
-    case NGX_WS_STREAM_WS_PONG:
+    case WS_STREAM_WS_PONG:
         return NGX_OK;
 
-    case NGX_WS_STREAM_WS_CLOSE:
+    case WS_STREAM_WS_CLOSE:
         ngx_ws_stream_protocol_close(v,
                                      msg->close_code == 1005
-                                     ? NGX_WS_STREAM_CLOSE_NORMAL
+                                     ? WS_STREAM_CLOSE_NORMAL
                                      : msg->close_code, "");
         return NGX_DONE;
 
-    case NGX_WS_STREAM_WS_BINARY:
-        ngx_ws_stream_protocol_close(v, NGX_WS_STREAM_CLOSE_DATA,
+    case WS_STREAM_WS_BINARY:
+        ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_DATA,
                                      "binary messages are not accepted");
         return NGX_DONE;
 
@@ -419,15 +419,15 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ngx_ws_stream_ws_msg_t *msg)
         break;
     }
 
-    if (ngx_ws_stream_json_parse(msg->data, msg->len, &m) != NGX_OK) {
+    if (ws_stream_json_parse(msg->data, msg->len, &m) != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
                       "ws_stream: client message: %s", m.error);
-        ngx_ws_stream_protocol_close(v, NGX_WS_STREAM_CLOSE_INVALID,
+        ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_INVALID,
                                      "invalid message");
         return NGX_DONE;
     }
 
-    if (m.type == NGX_WS_STREAM_MSG_REPORT) {
+    if (m.type == WS_STREAM_MSG_REPORT) {
         v->report = m;
         return NGX_OK;
     }
@@ -441,7 +441,7 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ngx_ws_stream_ws_msg_t *msg)
     p = ngx_snprintf(p, buf + sizeof(buf) - p, ",\"server_time\":%.3f}",
                      ngx_ws_stream_clock());
 
-    return ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_TEXT, buf, p - buf, 1);
+    return ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, buf, p - buf, 1);
 }
 
 
@@ -465,7 +465,7 @@ ngx_ws_stream_protocol_close(ngx_ws_stream_viewer_t *v, unsigned code,
     ngx_memcpy(buf + 2, reason, len);
 
     /* the close frame goes out even when the control queue is full */
-    (void) ngx_ws_stream_queue(v, NGX_WS_STREAM_WS_CLOSE, buf, len + 2, 0);
+    (void) ngx_ws_stream_queue(v, WS_STREAM_WS_CLOSE, buf, len + 2, 0);
 
     v->closing = 1;
 }

@@ -16,8 +16,8 @@
 #include <ngx_http.h>
 
 #include "ngx_ws_stream.h"
-#include "ngx_ws_stream_ws.h"
-#include "ngx_ws_stream_json.h"
+#include "ws_stream_ws.h"
+#include "ws_stream_json.h"
 
 
 #define NGX_WS_STREAM_BATCH       16            /* records per send */
@@ -35,7 +35,7 @@ struct ngx_ws_stream_viewer_s {
     ngx_queue_t                  queue;
     ngx_uint_t                   stream;
 
-    ngx_ws_stream_cursor_t       cur;
+    ws_stream_cursor_t       cur;
 
     /* whole frames, and the rest of a ring frame the socket took part of */
     u_char                      *out;
@@ -44,8 +44,8 @@ struct ngx_ws_stream_viewer_s {
     u_char                      *out_last;
     u_char                      *in;
 
-    ngx_ws_stream_ws_parser_t    parser;
-    ngx_ws_stream_client_msg_t   report;
+    ws_stream_ws_parser_t    parser;
+    ws_stream_client_msg_t   report;
 
     ngx_buf_t                    bufs[NGX_WS_STREAM_BATCH];
     ngx_chain_t                  links[NGX_WS_STREAM_BATCH];

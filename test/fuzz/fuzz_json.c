@@ -4,14 +4,14 @@
  *
  * libFuzzer harness of the client message parser:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -Ingx_ws_stream_module test/fuzz/fuzz_json.c \
- *       ngx_ws_stream_module/ngx_ws_stream_json.c -o build/fuzz_json
+ *       -Ingx_ws_stream_module/core test/fuzz/fuzz_json.c \
+ *       ngx_ws_stream_module/core/ws_stream_json.c -o build/fuzz_json
  */
 
 
 #include <stdlib.h>
 
-#include "ngx_ws_stream_json.h"
+#include "ws_stream_json.h"
 
 
 int
@@ -19,11 +19,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                          rc;
     size_t                       n;
-    ngx_ws_stream_client_msg_t   m;
+    ws_stream_client_msg_t   m;
 
-    rc = ngx_ws_stream_json_parse(data, size, &m);
+    rc = ws_stream_json_parse(data, size, &m);
 
-    if (rc == NGX_WS_STREAM_ERROR) {
+    if (rc == WS_STREAM_ERROR) {
         if (m.error == NULL) {
             abort();
         }
@@ -31,11 +31,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (rc != NGX_WS_STREAM_OK) {
+    if (rc != WS_STREAM_OK) {
         abort();
     }
 
-    if (m.type == NGX_WS_STREAM_MSG_PING) {
+    if (m.type == WS_STREAM_MSG_PING) {
         if (!(m.id >= 0 && m.id <= 9007199254740992.0) || m.t != m.t) {
             abort();
         }
@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (m.type != NGX_WS_STREAM_MSG_REPORT) {
+    if (m.type != WS_STREAM_MSG_REPORT) {
         abort();
     }
 

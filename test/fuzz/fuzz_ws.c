@@ -5,14 +5,14 @@
  * libFuzzer harness of the WebSocket frame parser.  The first byte picks
  * the maximum message size and the chunk size the rest is fed in:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -Ingx_ws_stream_module test/fuzz/fuzz_ws.c \
- *       ngx_ws_stream_module/ngx_ws_stream_ws.c -o build/fuzz_ws
+ *       -Ingx_ws_stream_module/core test/fuzz/fuzz_ws.c \
+ *       ngx_ws_stream_module/core/ws_stream_ws.c -o build/fuzz_ws
  */
 
 
 #include <stdlib.h>
 
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_ws.h"
 
 
 int
@@ -22,8 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t                      off, n, step;
     uint8_t                    *buf, *chunk;
     const uint8_t              *pos, *last;
-    ngx_ws_stream_ws_msg_t      msg;
-    ngx_ws_stream_ws_parser_t   p;
+    ws_stream_ws_msg_t      msg;
+    ws_stream_ws_parser_t   p;
 
     if (size < 1) {
         return 0;
@@ -36,14 +36,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     buf = malloc(p.max ? p.max : 1);
     p.buf = buf;
-    ngx_ws_stream_ws_parser_init(&p);
+    ws_stream_ws_parser_init(&p);
 
-    ngx_ws_stream_ws_offers(data, size, "wsstream.1");
-    (void) ngx_ws_stream_ws_utf8(data, size);
+    ws_stream_ws_offers(data, size, "wsstream.1");
+    (void) ws_stream_ws_utf8(data, size);
 
-    rc = NGX_WS_STREAM_AGAIN;
+    rc = WS_STREAM_AGAIN;
 
-    for (off = 0; off < size && rc != NGX_WS_STREAM_ERROR; off += n) {
+    for (off = 0; off < size && rc != WS_STREAM_ERROR; off += n) {
         n = (size - off < step) ? size - off : step;
 
         /* an exact copy: ASan sees any read past the chunk */
@@ -55,9 +55,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         last = chunk + n;
 
         for ( ;; ) {
-            rc = ngx_ws_stream_ws_parse(&p, &pos, last, &msg);
+            rc = ws_stream_ws_parse(&p, &pos, last, &msg);
 
-            if (rc != NGX_WS_STREAM_WS_MESSAGE) {
+            if (rc != WS_STREAM_WS_MESSAGE) {
                 break;
             }
 
@@ -67,29 +67,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             switch (msg.opcode) {
 
-            case NGX_WS_STREAM_WS_TEXT:
-                if (!ngx_ws_stream_ws_utf8(msg.data, msg.len)) {
+            case WS_STREAM_WS_TEXT:
+                if (!ws_stream_ws_utf8(msg.data, msg.len)) {
                     abort();
                 }
 
                 /* fall through */
 
-            case NGX_WS_STREAM_WS_BINARY:
+            case WS_STREAM_WS_BINARY:
                 if (msg.len > p.max) {
                     abort();
                 }
 
                 break;
 
-            case NGX_WS_STREAM_WS_CLOSE:
+            case WS_STREAM_WS_CLOSE:
                 if (msg.close_code == 0 || msg.len > 125) {
                     abort();
                 }
 
                 break;
 
-            case NGX_WS_STREAM_WS_PING:
-            case NGX_WS_STREAM_WS_PONG:
+            case WS_STREAM_WS_PING:
+            case WS_STREAM_WS_PONG:
                 if (msg.len > 125) {
                     abort();
                 }
@@ -101,11 +101,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
 
-        if (rc == NGX_WS_STREAM_AGAIN && pos != last) {
+        if (rc == WS_STREAM_AGAIN && pos != last) {
             abort();
         }
 
-        if (rc == NGX_WS_STREAM_ERROR
+        if (rc == WS_STREAM_ERROR
             && (p.error == NULL
                 || (p.close_code != 1002 && p.close_code != 1007
                     && p.close_code != 1009)))

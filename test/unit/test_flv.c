@@ -8,7 +8,7 @@
 
 
 #include "test.h"
-#include "ngx_ws_stream_flv.h"
+#include "ws_stream_flv.h"
 
 
 /* tag bodies from ffmpeg 5.1 -f flv (libx264, aac, libmp3lame) */
@@ -318,13 +318,13 @@ test_sps_tag(uint8_t *out, test_sps_t *s)
 
 
 static int
-test_video(const uint8_t *p, size_t len, ngx_ws_stream_flv_info_t *info)
+test_video(const uint8_t *p, size_t len, ws_stream_flv_info_t *info)
 {
     int       rc;
     uint8_t  *b;
 
     b = test_dup(p, len);
-    rc = ngx_ws_stream_flv_parse_video(b, len, info);
+    rc = ws_stream_flv_parse_video(b, len, info);
     free(b);
 
     return rc;
@@ -332,13 +332,13 @@ test_video(const uint8_t *p, size_t len, ngx_ws_stream_flv_info_t *info)
 
 
 static int
-test_audio(const uint8_t *p, size_t len, ngx_ws_stream_flv_info_t *info)
+test_audio(const uint8_t *p, size_t len, ws_stream_flv_info_t *info)
 {
     int       rc;
     uint8_t  *b;
 
     b = test_dup(p, len);
-    rc = ngx_ws_stream_flv_parse_audio(b, len, info);
+    rc = ws_stream_flv_parse_audio(b, len, info);
     free(b);
 
     return rc;
@@ -352,18 +352,18 @@ test_truncate(const uint8_t *p, size_t len, int video)
 {
     int                       rc, bad;
     size_t                    i;
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     bad = 0;
 
     for (i = 0; i < len; i++) {
         rc = video ? test_video(p, i, &info) : test_audio(p, i, &info);
 
-        if (rc == NGX_WS_STREAM_ERROR && info.error == NULL) {
+        if (rc == WS_STREAM_ERROR && info.error == NULL) {
             bad++;
         }
 
-        if (rc != NGX_WS_STREAM_ERROR && rc != NGX_WS_STREAM_OK) {
+        if (rc != WS_STREAM_ERROR && rc != WS_STREAM_OK) {
             bad++;
         }
     }
@@ -375,42 +375,42 @@ test_truncate(const uint8_t *p, size_t len, int video)
 static void
 test_flv_x264(void)
 {
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     T(test_video(x264_640x360_high, sizeof(x264_640x360_high), &info)
-      == NGX_WS_STREAM_OK);
-    T(info.track == NGX_WS_STREAM_TRACK_VIDEO);
-    T(info.flags == (NGX_WS_STREAM_FLAG_KEY | NGX_WS_STREAM_FLAG_CONFIG));
-    T(info.codec == NGX_WS_STREAM_CODEC_AVC);
+      == WS_STREAM_OK);
+    T(info.track == WS_STREAM_TRACK_VIDEO);
+    T(info.flags == (WS_STREAM_FLAG_KEY | WS_STREAM_FLAG_CONFIG));
+    T(info.codec == WS_STREAM_CODEC_AVC);
     T(info.width == 640 && info.height == 360);
     T(strcmp(info.codec_string, "avc1.64001e") == 0);
     T(info.cts == 0 && info.end == 0);
 
     T(test_video(x264_1280x720_main, sizeof(x264_1280x720_main), &info)
-      == NGX_WS_STREAM_OK);
+      == WS_STREAM_OK);
     T(info.width == 1280 && info.height == 720);
     T(strcmp(info.codec_string, "avc1.4d401f") == 0);
 
     T(test_video(x264_1280x720_444, sizeof(x264_1280x720_444), &info)
-      == NGX_WS_STREAM_OK);
+      == WS_STREAM_OK);
     T(info.width == 1280 && info.height == 720);
     T(strcmp(info.codec_string, "avc1.f4001f") == 0);
 
     T(test_video(x264_1920x1080_baseline, sizeof(x264_1920x1080_baseline),
                  &info)
-      == NGX_WS_STREAM_OK);
+      == WS_STREAM_OK);
     T(info.width == 1920 && info.height == 1080);
     T(strcmp(info.codec_string, "avc1.42c028") == 0);
 
     T(test_video(x264_1920x1080_interlaced,
                  sizeof(x264_1920x1080_interlaced), &info)
-      == NGX_WS_STREAM_OK);
+      == WS_STREAM_OK);
     T(info.width == 1920 && info.height == 1080);
     T(strcmp(info.codec_string, "avc1.640028") == 0);
 
     T(test_video(x264_key_frame, sizeof(x264_key_frame), &info)
-      == NGX_WS_STREAM_OK);
-    T(info.flags == NGX_WS_STREAM_FLAG_KEY);
+      == WS_STREAM_OK);
+    T(info.flags == WS_STREAM_FLAG_KEY);
     T(info.cts == 67);
     T(info.width == 0 && info.codec_string[0] == '\0');
 
@@ -428,7 +428,7 @@ test_flv_x264(void)
 static void
 test_flv_legacy(void)
 {
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     static const uint8_t  inter[] = { 0x27, 0x01, 0xff, 0xff, 0xfe, 0, 0 };
     static const uint8_t  cts_min[] = { 0x27, 0x01, 0x80, 0x00, 0x00 };
@@ -451,40 +451,40 @@ test_flv_legacy(void)
                                          0x01, 0x64, 0x00, 0x1e, 0xff,
                                          0xe1, 0x01, 0x00, 0x67, 0x64 };
 
-    T(test_video(inter, sizeof(inter), &info) == NGX_WS_STREAM_OK);
+    T(test_video(inter, sizeof(inter), &info) == WS_STREAM_OK);
     T(info.flags == 0 && info.cts == -2 && info.end == 0);
 
-    T(test_video(cts_min, sizeof(cts_min), &info) == NGX_WS_STREAM_OK);
+    T(test_video(cts_min, sizeof(cts_min), &info) == WS_STREAM_OK);
     T(info.cts == -8388608);
 
-    T(test_video(cts_max, sizeof(cts_max), &info) == NGX_WS_STREAM_OK);
+    T(test_video(cts_max, sizeof(cts_max), &info) == WS_STREAM_OK);
     T(info.cts == 8388607 && info.flags == 0);
 
-    T(test_video(eos, sizeof(eos), &info) == NGX_WS_STREAM_OK);
-    T(info.end == 1 && !(info.flags & NGX_WS_STREAM_FLAG_CONFIG));
+    T(test_video(eos, sizeof(eos), &info) == WS_STREAM_OK);
+    T(info.end == 1 && !(info.flags & WS_STREAM_FLAG_CONFIG));
 
-    T(test_video(bad_type, sizeof(bad_type), &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(bad_type, sizeof(bad_type), &info) == WS_STREAM_ERROR);
     T(info.error != NULL);
 
-    T(test_video(h263, sizeof(h263), &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(h263, sizeof(h263), &info) == WS_STREAM_ERROR);
     T(info.error && strcmp(info.error, "unsupported video codec") == 0);
 
-    T(test_video(vp6, sizeof(vp6), &info) == NGX_WS_STREAM_ERROR);
-    T(test_video(frame0, sizeof(frame0), &info) == NGX_WS_STREAM_ERROR);
-    T(test_video(frame6, sizeof(frame6), &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(vp6, sizeof(vp6), &info) == WS_STREAM_ERROR);
+    T(test_video(frame0, sizeof(frame0), &info) == WS_STREAM_ERROR);
+    T(test_video(frame6, sizeof(frame6), &info) == WS_STREAM_ERROR);
 
-    T(test_video(command, sizeof(command), &info) == NGX_WS_STREAM_OK);
+    T(test_video(command, sizeof(command), &info) == WS_STREAM_OK);
     T(info.flags == 0);
 
     T(test_video(empty_config, sizeof(empty_config), &info)
-      == NGX_WS_STREAM_ERROR);
+      == WS_STREAM_ERROR);
     T(test_video(bad_version, sizeof(bad_version), &info)
-      == NGX_WS_STREAM_ERROR);
-    T(test_video(no_sps, sizeof(no_sps), &info) == NGX_WS_STREAM_ERROR);
-    T(test_video(long_sps, sizeof(long_sps), &info) == NGX_WS_STREAM_ERROR);
+      == WS_STREAM_ERROR);
+    T(test_video(no_sps, sizeof(no_sps), &info) == WS_STREAM_ERROR);
+    T(test_video(long_sps, sizeof(long_sps), &info) == WS_STREAM_ERROR);
 
-    T(test_video(NULL, 0, &info) == NGX_WS_STREAM_ERROR);
-    T(info.error != NULL && info.track == NGX_WS_STREAM_TRACK_VIDEO);
+    T(test_video(NULL, 0, &info) == WS_STREAM_ERROR);
+    T(info.error != NULL && info.track == WS_STREAM_TRACK_VIDEO);
 
     test_truncate(inter, sizeof(inter), 1);
     test_truncate(eos, sizeof(eos), 1);
@@ -497,7 +497,7 @@ test_flv_hevc(void)
 {
     size_t                    n;
     uint8_t                   tag[256];
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     static const uint8_t  coded[] = { 0x91, 'h', 'v', 'c', '1',
                                       0x00, 0x00, 0x21, 0x00 };
@@ -518,9 +518,9 @@ test_flv_hevc(void)
     memcpy(tag + 5, x265_1280x720_hvcc, sizeof(x265_1280x720_hvcc));
     n = 5 + sizeof(x265_1280x720_hvcc);
 
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
-    T(info.codec == NGX_WS_STREAM_CODEC_HEVC);
-    T(info.flags == (NGX_WS_STREAM_FLAG_KEY | NGX_WS_STREAM_FLAG_CONFIG));
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
+    T(info.codec == WS_STREAM_CODEC_HEVC);
+    T(info.flags == (WS_STREAM_FLAG_KEY | WS_STREAM_FLAG_CONFIG));
     T(strcmp(info.codec_string, "hvc1.1.6.L93.90") == 0);
     T(info.width == 1280 && info.height == 720);
 
@@ -529,7 +529,7 @@ test_flv_hevc(void)
     tag[0] = 0x90;
     memcpy(tag + 5, x265_854x478_hvcc, sizeof(x265_854x478_hvcc));
 
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(strcmp(info.codec_string, "hvc1.1.6.L90.90") == 0);
     T(info.width == 854 && info.height == 478);
 
@@ -538,7 +538,7 @@ test_flv_hevc(void)
     /* a configuration record without arrays */
 
     tag[5 + 22] = 0;
-    T(test_video(tag, 5 + 23, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, 5 + 23, &info) == WS_STREAM_OK);
     T(info.width == 0 && strcmp(info.codec_string, "hvc1.1.6.L90.90") == 0);
 
     /* high tier, profile space 1, all constraint bytes */
@@ -546,12 +546,12 @@ test_flv_hevc(void)
     tag[5 + 1] = 0x60 | 0x02;
     memset(tag + 5 + 6, 0xff, 6);
     tag[5 + 12] = 255;
-    T(test_video(tag, 5 + 23, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, 5 + 23, &info) == WS_STREAM_OK);
     T(strlen(info.codec_string) < sizeof(info.codec_string));
     T(strncmp(info.codec_string, "hvc1.A2.6.H255.FF", 17) == 0);
 
     tag[5] = 0;
-    T(test_video(tag, 5 + 23, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, 5 + 23, &info) == WS_STREAM_ERROR);
 
     /* legacy FLV codec id 12 */
 
@@ -560,9 +560,9 @@ test_flv_hevc(void)
     tag[2] = tag[3] = tag[4] = 0;
     memcpy(tag + 5, x265_1280x720_hvcc, sizeof(x265_1280x720_hvcc));
 
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
-    T(info.codec == NGX_WS_STREAM_CODEC_HEVC);
-    T(info.flags == (NGX_WS_STREAM_FLAG_KEY | NGX_WS_STREAM_FLAG_CONFIG));
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
+    T(info.codec == WS_STREAM_CODEC_HEVC);
+    T(info.flags == (WS_STREAM_FLAG_KEY | WS_STREAM_FLAG_CONFIG));
     T(info.width == 1280 && info.height == 720);
 
     /* enhanced avc1 SequenceStart: the x264 record */
@@ -572,33 +572,33 @@ test_flv_hevc(void)
     memcpy(tag + 5, x264_640x360_high + 5, sizeof(x264_640x360_high) - 5);
     n = sizeof(x264_640x360_high);
 
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
-    T(info.codec == NGX_WS_STREAM_CODEC_AVC);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
+    T(info.codec == WS_STREAM_CODEC_AVC);
     T(info.width == 640 && info.height == 360);
     T(strcmp(info.codec_string, "avc1.64001e") == 0);
 
-    T(test_video(coded, sizeof(coded), &info) == NGX_WS_STREAM_OK);
-    T(info.flags == NGX_WS_STREAM_FLAG_KEY && info.cts == 33);
+    T(test_video(coded, sizeof(coded), &info) == WS_STREAM_OK);
+    T(info.flags == WS_STREAM_FLAG_KEY && info.cts == 33);
 
-    T(test_video(coded_neg, sizeof(coded_neg), &info) == NGX_WS_STREAM_OK);
+    T(test_video(coded_neg, sizeof(coded_neg), &info) == WS_STREAM_OK);
     T(info.flags == 0 && info.cts == -16);
 
-    T(test_video(coded_x, sizeof(coded_x), &info) == NGX_WS_STREAM_OK);
+    T(test_video(coded_x, sizeof(coded_x), &info) == WS_STREAM_OK);
     T(info.flags == 0 && info.cts == 0);
 
-    T(test_video(seq_end, sizeof(seq_end), &info) == NGX_WS_STREAM_OK);
+    T(test_video(seq_end, sizeof(seq_end), &info) == WS_STREAM_OK);
     T(info.end == 1);
 
-    T(test_video(meta, sizeof(meta), &info) == NGX_WS_STREAM_OK);
+    T(test_video(meta, sizeof(meta), &info) == WS_STREAM_OK);
     T(info.flags == 0);
 
-    T(test_video(av01, sizeof(av01), &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(av01, sizeof(av01), &info) == WS_STREAM_ERROR);
     T(info.error && strcmp(info.error, "unsupported video codec") == 0);
 
-    T(test_video(vp09, sizeof(vp09), &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(vp09, sizeof(vp09), &info) == WS_STREAM_ERROR);
     T(test_video(multitrack, sizeof(multitrack), &info)
-      == NGX_WS_STREAM_ERROR);
-    T(test_video(frame0, sizeof(frame0), &info) == NGX_WS_STREAM_ERROR);
+      == WS_STREAM_ERROR);
+    T(test_video(frame0, sizeof(frame0), &info) == WS_STREAM_ERROR);
 
     test_truncate(coded, sizeof(coded), 1);
     test_truncate(coded_x, sizeof(coded_x), 1);
@@ -612,7 +612,7 @@ test_flv_sps(void)
     size_t                    n;
     uint8_t                   tag[1700];
     test_sps_t                s;
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     /* baseline 1280x720, no cropping */
 
@@ -624,7 +624,7 @@ test_flv_sps(void)
     s.frame_mbs_only = 1;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1280 && info.height == 720);
     test_truncate(tag, n, 1);
 
@@ -643,7 +643,7 @@ test_flv_sps(void)
     s.crop_lrtb[3] = 2;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1920 && info.height == 1080);
     test_truncate(tag, n, 1);
 
@@ -655,14 +655,14 @@ test_flv_sps(void)
     s.crop_lrtb[3] = 4;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1917 && info.height == 1080);
 
     /* separate colour planes and monochrome: ChromaArrayType 0 */
 
     s.separate = 1;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1917 && info.height == 1080);
 
     s.chroma = 0;
@@ -672,7 +672,7 @@ test_flv_sps(void)
     s.crop_lrtb[3] = 8;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1917 && info.height == 1080);
 
     /* 4:2:2 progressive: crop unit x 2, y 1 */
@@ -682,7 +682,7 @@ test_flv_sps(void)
     s.crop_lrtb[1] = 1;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 1916 && info.height == 1080);
 
     /* hostile: huge exp-Golomb values, out of range fields */
@@ -695,77 +695,77 @@ test_flv_sps(void)
     s.frame_mbs_only = 1;
 
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
     T(info.error && strcmp(info.error, "malformed SPS") == 0);
 
     s.width_mbs = 0xffffffff;               /* 32 leading zeros */
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.width_mbs = (uint64_t) 1 << 40;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.width_mbs = 4095;                     /* 65536 pixels: the limit */
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 65536);
 
     s.width_mbs = 4096;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.width_mbs = 10;
     s.cut = 5;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.cut = 0;
     s.crop = 1;
     s.crop_lrtb[0] = 88;                    /* 2 * 88 = 176 = width */
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.crop_lrtb[0] = 87;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     T(info.width == 2);
 
     s.crop_lrtb[0] = 0xfffffffe;
     s.crop_lrtb[1] = 0xfffffffe;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.crop_lrtb[0] = 0;
     s.crop_lrtb[1] = 0;
     s.poc_type = 3;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.poc_type = 1;
     s.poc_cycle = 256;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.poc_cycle = 255;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
 
     s.poc_type = 0;
     s.profile = 100;
     s.chroma = 4;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.chroma = 1;
     s.scaling = 1;
     s.scale_delta = 200;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     s.scale_delta = -100;
     n = test_sps_tag(tag, &s);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_OK);
+    T(test_video(tag, n, &info) == WS_STREAM_OK);
     test_truncate(tag, n, 1);
 
     /* all zero bits: exp-Golomb without an end */
@@ -773,12 +773,12 @@ test_flv_sps(void)
     memset(tag, 0, sizeof(tag));
     n = test_avc_tag(tag, (const uint8_t *) "\x67\x64\x00\x1e\x00\x00\x00"
                      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 18);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 
     /* not an SPS */
 
     n = test_avc_tag(tag, (const uint8_t *) "\x68\x64\x00\x1e\xac\xd9", 6);
-    T(test_video(tag, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_video(tag, n, &info) == WS_STREAM_ERROR);
 }
 
 
@@ -787,7 +787,7 @@ test_flv_aac(void)
 {
     size_t                    n;
     test_bits_t               w;
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     static const uint8_t  raw[] = { 0xaf, 0x01, 0x21, 0x10 };
     static const uint8_t  bad_type[] = { 0xaf, 0x02, 0x12, 0x10 };
@@ -798,27 +798,27 @@ test_flv_aac(void)
     static const uint8_t  seven_one[] = { 0xaf, 0x00, 0x11, 0xb8 };
 
     T(test_audio(aac_lc_44100_stereo, sizeof(aac_lc_44100_stereo), &info)
-      == NGX_WS_STREAM_OK);
-    T(info.track == NGX_WS_STREAM_TRACK_AUDIO);
-    T(info.codec == NGX_WS_STREAM_CODEC_AAC);
-    T(info.flags == (NGX_WS_STREAM_FLAG_KEY | NGX_WS_STREAM_FLAG_CONFIG));
+      == WS_STREAM_OK);
+    T(info.track == WS_STREAM_TRACK_AUDIO);
+    T(info.codec == WS_STREAM_CODEC_AAC);
+    T(info.flags == (WS_STREAM_FLAG_KEY | WS_STREAM_FLAG_CONFIG));
     T(info.sample_rate == 44100 && info.channels == 2);
     T(strcmp(info.codec_string, "mp4a.40.2") == 0);
     test_truncate(aac_lc_44100_stereo, sizeof(aac_lc_44100_stereo), 0);
 
-    T(test_audio(raw, sizeof(raw), &info) == NGX_WS_STREAM_OK);
-    T(info.flags == NGX_WS_STREAM_FLAG_KEY);
-    T(info.codec == NGX_WS_STREAM_CODEC_AAC);
+    T(test_audio(raw, sizeof(raw), &info) == WS_STREAM_OK);
+    T(info.flags == WS_STREAM_FLAG_KEY);
+    T(info.codec == WS_STREAM_CODEC_AAC);
 
-    T(test_audio(bad_type, sizeof(bad_type), &info) == NGX_WS_STREAM_ERROR);
-    T(test_audio(short_asc, sizeof(short_asc), &info) == NGX_WS_STREAM_ERROR);
-    T(test_audio(rate13, sizeof(rate13), &info) == NGX_WS_STREAM_ERROR);
-    T(test_audio(aot0, sizeof(aot0), &info) == NGX_WS_STREAM_ERROR);
+    T(test_audio(bad_type, sizeof(bad_type), &info) == WS_STREAM_ERROR);
+    T(test_audio(short_asc, sizeof(short_asc), &info) == WS_STREAM_ERROR);
+    T(test_audio(rate13, sizeof(rate13), &info) == WS_STREAM_ERROR);
+    T(test_audio(aot0, sizeof(aot0), &info) == WS_STREAM_ERROR);
 
-    T(test_audio(mono_48k, sizeof(mono_48k), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(mono_48k, sizeof(mono_48k), &info) == WS_STREAM_OK);
     T(info.sample_rate == 48000 && info.channels == 1);
 
-    T(test_audio(seven_one, sizeof(seven_one), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(seven_one, sizeof(seven_one), &info) == WS_STREAM_OK);
     T(info.channels == 8);
 
     /* escaped object type 42, explicit 24-bit frequency */
@@ -833,7 +833,7 @@ test_flv_aac(void)
     test_bits_put(&w, 2, 4);
     n = (w.bits + 7) / 8;
 
-    T(test_audio(w.buf, n, &info) == NGX_WS_STREAM_OK);
+    T(test_audio(w.buf, n, &info) == WS_STREAM_OK);
     T(strcmp(info.codec_string, "mp4a.40.42") == 0);
     T(info.sample_rate == 12345 && info.channels == 2);
     test_truncate(w.buf, n, 0);
@@ -848,7 +848,7 @@ test_flv_aac(void)
     test_bits_put(&w, 1, 4);
     n = (w.bits + 7) / 8;
 
-    T(test_audio(w.buf, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_audio(w.buf, n, &info) == WS_STREAM_ERROR);
 
     /* HE-AAC with explicit SBR: 24 kHz core, 48 kHz output */
 
@@ -861,7 +861,7 @@ test_flv_aac(void)
     test_bits_put(&w, 2, 5);
     n = (w.bits + 7) / 8;
 
-    T(test_audio(w.buf, n, &info) == NGX_WS_STREAM_OK);
+    T(test_audio(w.buf, n, &info) == WS_STREAM_OK);
     T(strcmp(info.codec_string, "mp4a.40.5") == 0);
     T(info.sample_rate == 48000 && info.channels == 2);
     test_truncate(w.buf, n, 0);
@@ -877,7 +877,7 @@ test_flv_aac(void)
     test_bits_put(&w, 2, 5);
     n = (w.bits + 7) / 8;
 
-    T(test_audio(w.buf, n, &info) == NGX_WS_STREAM_OK);
+    T(test_audio(w.buf, n, &info) == WS_STREAM_OK);
     T(strcmp(info.codec_string, "mp4a.40.29") == 0);
     T(info.sample_rate == 44100 && info.channels == 2);
 
@@ -892,14 +892,14 @@ test_flv_aac(void)
     test_bits_put(&w, 2, 5);
     n = (w.bits + 7) / 8;
 
-    T(test_audio(w.buf, n, &info) == NGX_WS_STREAM_ERROR);
+    T(test_audio(w.buf, n, &info) == WS_STREAM_ERROR);
 }
 
 
 static void
 test_flv_mp3(void)
 {
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     static const uint8_t  bare[] = { 0x2f };
     static const uint8_t  mpeg1[] = { 0x2a, 0xff, 0xfb, 0x94, 0x44, 0x00 };
@@ -910,36 +910,36 @@ test_flv_mp3(void)
     static const uint8_t  pcm[] = { 0x3f, 0x00 };
 
     T(test_audio(mp3_22050_mono, sizeof(mp3_22050_mono), &info)
-      == NGX_WS_STREAM_OK);
-    T(info.codec == NGX_WS_STREAM_CODEC_MP3);
-    T(info.flags == NGX_WS_STREAM_FLAG_KEY);
+      == WS_STREAM_OK);
+    T(info.codec == WS_STREAM_CODEC_MP3);
+    T(info.flags == WS_STREAM_FLAG_KEY);
     T(strcmp(info.codec_string, "mp4a.6b") == 0);
     T(info.sample_rate == 22050 && info.channels == 1);
     test_truncate(mp3_22050_mono, sizeof(mp3_22050_mono), 0);
 
-    T(test_audio(bare, sizeof(bare), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(bare, sizeof(bare), &info) == WS_STREAM_OK);
     T(info.sample_rate == 44100 && info.channels == 2);
 
     /* the frame header wins over the FLV bits */
 
-    T(test_audio(mpeg1, sizeof(mpeg1), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(mpeg1, sizeof(mpeg1), &info) == WS_STREAM_OK);
     T(info.sample_rate == 48000 && info.channels == 2);
 
-    T(test_audio(mpeg25, sizeof(mpeg25), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(mpeg25, sizeof(mpeg25), &info) == WS_STREAM_OK);
     T(info.sample_rate == 8000 && info.channels == 1);
 
-    T(test_audio(reserved, sizeof(reserved), &info) == NGX_WS_STREAM_OK);
+    T(test_audio(reserved, sizeof(reserved), &info) == WS_STREAM_OK);
     T(info.sample_rate == 11025 && info.channels == 1);
 
-    T(test_audio(mp3_8k, sizeof(mp3_8k), &info) == NGX_WS_STREAM_OK);
-    T(info.codec == NGX_WS_STREAM_CODEC_MP3 && info.sample_rate == 8000);
+    T(test_audio(mp3_8k, sizeof(mp3_8k), &info) == WS_STREAM_OK);
+    T(info.codec == WS_STREAM_CODEC_MP3 && info.sample_rate == 8000);
 
-    T(test_audio(speex, sizeof(speex), &info) == NGX_WS_STREAM_ERROR);
+    T(test_audio(speex, sizeof(speex), &info) == WS_STREAM_ERROR);
     T(info.error && strcmp(info.error, "unsupported audio codec") == 0);
-    T(test_audio(pcm, sizeof(pcm), &info) == NGX_WS_STREAM_ERROR);
+    T(test_audio(pcm, sizeof(pcm), &info) == WS_STREAM_ERROR);
 
-    T(test_audio(NULL, 0, &info) == NGX_WS_STREAM_ERROR);
-    T(info.error != NULL && info.track == NGX_WS_STREAM_TRACK_AUDIO);
+    T(test_audio(NULL, 0, &info) == WS_STREAM_ERROR);
+    T(info.error != NULL && info.track == WS_STREAM_TRACK_AUDIO);
 
     test_truncate(mpeg1, sizeof(mpeg1), 0);
 }
@@ -954,7 +954,7 @@ test_flv_noise(void)
     size_t                    i, j, n;
     uint8_t                   buf[64], *b;
     uint32_t                  x;
-    ngx_ws_stream_flv_info_t  info;
+    ws_stream_flv_info_t  info;
 
     static const uint8_t  heads[] = { 0x17, 0x27, 0x1c, 0x90, 0x91, 0xaf,
                                       0x2f };
@@ -985,11 +985,11 @@ test_flv_noise(void)
         b = test_dup(buf, n);
 
         rc = (buf[0] == 0xaf || buf[0] == 0x2f)
-             ? ngx_ws_stream_flv_parse_audio(b, n, &info)
-             : ngx_ws_stream_flv_parse_video(b, n, &info);
+             ? ws_stream_flv_parse_audio(b, n, &info)
+             : ws_stream_flv_parse_video(b, n, &info);
 
-        if (rc == NGX_WS_STREAM_ERROR ? info.error == NULL
-                                      : rc != NGX_WS_STREAM_OK)
+        if (rc == WS_STREAM_ERROR ? info.error == NULL
+                                      : rc != WS_STREAM_OK)
         {
             bad++;
         }

@@ -8,20 +8,20 @@
 
 
 #include "test.h"
-#include "ngx_ws_stream_json.h"
+#include "ws_stream_json.h"
 
 
 static int
-test_json_parse(const char *s, size_t len, ngx_ws_stream_client_msg_t *m)
+test_json_parse(const char *s, size_t len, ws_stream_client_msg_t *m)
 {
     int       rc;
     uint8_t  *b;
 
     b = test_dup(s, len);
-    rc = ngx_ws_stream_json_parse(b, len, m);
+    rc = ws_stream_json_parse(b, len, m);
     free(b);
 
-    if (rc == NGX_WS_STREAM_ERROR && m->error == NULL) {
+    if (rc == WS_STREAM_ERROR && m->error == NULL) {
         return 99;
     }
 
@@ -32,10 +32,10 @@ test_json_parse(const char *s, size_t len, ngx_ws_stream_client_msg_t *m)
 #define test_json_str(s, m)  test_json_parse(s, sizeof(s) - 1, m)
 
 #define test_json_ok(s)                                                      \
-    (test_json_str(s, &m) == NGX_WS_STREAM_OK)
+    (test_json_str(s, &m) == WS_STREAM_OK)
 
 #define test_json_err(s)                                                     \
-    (test_json_str(s, &m) == NGX_WS_STREAM_ERROR)
+    (test_json_str(s, &m) == WS_STREAM_ERROR)
 
 
 /* every prefix of a message: an error or a result, no read past the end */
@@ -45,7 +45,7 @@ test_json_truncate(const char *s)
 {
     int                         rc, bad;
     size_t                      i, len;
-    ngx_ws_stream_client_msg_t  m;
+    ws_stream_client_msg_t  m;
 
     bad = 0;
     len = strlen(s);
@@ -53,7 +53,7 @@ test_json_truncate(const char *s)
     for (i = 0; i < len; i++) {
         rc = test_json_parse(s, i, &m);
 
-        if (rc != NGX_WS_STREAM_OK && rc != NGX_WS_STREAM_ERROR) {
+        if (rc != WS_STREAM_OK && rc != WS_STREAM_ERROR) {
             bad++;
         }
     }
@@ -65,17 +65,17 @@ test_json_truncate(const char *s)
 static void
 test_json_ping(void)
 {
-    ngx_ws_stream_client_msg_t  m;
+    ws_stream_client_msg_t  m;
 
     T(test_json_ok("{\"type\":\"ping\",\"id\":7,\"t\":5123.25}"));
-    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 7 && m.t == 5123.25);
+    T(m.type == WS_STREAM_MSG_PING && m.id == 7 && m.t == 5123.25);
     T(m.latency == -1 && m.state[0] == '\0');
 
     /* white space, any order, exponents, negative t */
 
     T(test_json_ok(" \t\r\n{ \"t\" : -1.5e3 ,\n\"id\" :0, \"type\":\"ping\" }"
                    " \n"));
-    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 0 && m.t == -1500);
+    T(m.type == WS_STREAM_MSG_PING && m.id == 0 && m.t == -1500);
 
     T(test_json_ok("{\"type\":\"ping\",\"id\":9007199254740992,\"t\":0}"));
     T(m.id == 9007199254740992.0);
@@ -95,7 +95,7 @@ test_json_ping(void)
 
     T(test_json_ok("{\"typ\\u0065\":\"p\\u0069ng\",\"\\u0069d\":1,"
                    "\"t\":2}"));
-    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 1 && m.t == 2);
+    T(m.type == WS_STREAM_MSG_PING && m.id == 1 && m.t == 2);
 
     /* unknown fields, and report fields that a ping does not have */
 
@@ -104,7 +104,7 @@ test_json_ping(void)
                    "\"e\":-0.5e+2,\"latency\":\"abc\",\"state\":7,"
                    "\"\\ud83d\\ude00\":\"\xc3\xa9\xf0\x9f\x98\x80\","
                    "\"id\":3,\"t\":4}"));
-    T(m.type == NGX_WS_STREAM_MSG_PING && m.id == 3);
+    T(m.type == WS_STREAM_MSG_PING && m.id == 3);
 
     /* id: integer from 0 to 2^53; t finite */
 
@@ -142,18 +142,18 @@ test_json_ping(void)
 static void
 test_json_report(void)
 {
-    ngx_ws_stream_client_msg_t  m;
+    ws_stream_client_msg_t  m;
 
     T(test_json_ok("{\"type\":\"report\",\"latency\":420.5,\"buffer\":380,"
                    "\"bitrate\":2100000,\"dropped\":0,\"decoded\":1800,"
                    "\"stalls\":0,\"state\":\"playing\"}"));
-    T(m.type == NGX_WS_STREAM_MSG_REPORT);
+    T(m.type == WS_STREAM_MSG_REPORT);
     T(m.latency == 420.5 && m.buffer == 380 && m.bitrate == 2100000);
     T(m.dropped == 0 && m.decoded == 1800 && m.stalls == 0);
     T(strcmp(m.state, "playing") == 0);
 
     T(test_json_ok("{\"type\":\"report\"}"));
-    T(m.type == NGX_WS_STREAM_MSG_REPORT && m.latency == -1
+    T(m.type == WS_STREAM_MSG_REPORT && m.latency == -1
       && m.buffer == -1 && m.bitrate == -1 && m.dropped == -1
       && m.decoded == -1 && m.stalls == -1 && m.state[0] == '\0');
 
@@ -203,7 +203,7 @@ test_json_errors(void)
 {
     size_t                      i, n;
     char                        buf[2048];
-    ngx_ws_stream_client_msg_t  m;
+    ws_stream_client_msg_t  m;
 
     /* not an object */
 
@@ -349,11 +349,11 @@ test_json_errors(void)
 
     memcpy(buf + n, "}", 2);
 
-    T(test_json_parse(buf, n + 1, &m) == NGX_WS_STREAM_OK);
+    T(test_json_parse(buf, n + 1, &m) == WS_STREAM_OK);
 
     memcpy(buf + n, ",\"k64\":64}", 11);
 
-    T(test_json_parse(buf, n + 10, &m) == NGX_WS_STREAM_ERROR);
+    T(test_json_parse(buf, n + 10, &m) == WS_STREAM_ERROR);
 }
 
 

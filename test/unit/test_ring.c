@@ -9,7 +9,7 @@
 
 
 #include "test.h"
-#include "ngx_ws_stream_ring.h"
+#include "ws_stream_ring.h"
 
 
 static void
@@ -39,13 +39,13 @@ test_ring_check(const uint8_t *p, size_t len, uint64_t seq)
 
 
 static void
-test_ring_put(ngx_ws_stream_ring_t *ring, size_t len, int sync)
+test_ring_put(ws_stream_ring_t *ring, size_t len, int sync)
 {
     uint8_t  *p;
     uint64_t  seq;
 
     seq = ring->seq;
-    p = ngx_ws_stream_ring_reserve(ring, len);
+    p = ws_stream_ring_reserve(ring, len);
 
     if (p == NULL) {
         T(p != NULL);
@@ -54,9 +54,9 @@ test_ring_put(ngx_ws_stream_ring_t *ring, size_t len, int sync)
 
     test_ring_fill(p, len, seq);
 
-    ngx_ws_stream_ring_commit(ring, NGX_WS_STREAM_REC_MEDIA,
-                              NGX_WS_STREAM_TRACK_VIDEO
-                              | (sync ? NGX_WS_STREAM_FLAG_KEY : 0),
+    ws_stream_ring_commit(ring, WS_STREAM_REC_MEDIA,
+                              WS_STREAM_TRACK_VIDEO
+                              | (sync ? WS_STREAM_FLAG_KEY : 0),
                               (uint32_t) seq * 33, 1000 + seq, sync);
 }
 
@@ -67,70 +67,70 @@ test_ring_basic(void)
     int                     rc;
     uint8_t                *mem;
     const uint8_t          *frame;
-    ngx_ws_stream_rec_t     rec;
-    ngx_ws_stream_ring_t    ring;
-    ngx_ws_stream_cursor_t  cur;
+    ws_stream_rec_t     rec;
+    ws_stream_ring_t    ring;
+    ws_stream_cursor_t  cur;
 
     mem = malloc(4096);
-    ngx_ws_stream_ring_init(&ring, mem, 4093);
+    ws_stream_ring_init(&ring, mem, 4093);
 
     T(ring.size == 4088);
-    T(ngx_ws_stream_ring_max_frame(&ring)
-      == 4088 / 2 - sizeof(ngx_ws_stream_rec_t));
-    T(ngx_ws_stream_ring_reserve(&ring, 4088) == NULL);
-    T(ngx_ws_stream_ring_reserve(&ring,
-                                 ngx_ws_stream_ring_max_frame(&ring) + 1)
+    T(ws_stream_ring_max_frame(&ring)
+      == 4088 / 2 - sizeof(ws_stream_rec_t));
+    T(ws_stream_ring_reserve(&ring, 4088) == NULL);
+    T(ws_stream_ring_reserve(&ring,
+                                 ws_stream_ring_max_frame(&ring) + 1)
       == NULL);
 
     /* empty: a new reader starts at head and waits */
 
-    T(ngx_ws_stream_ring_start(&ring, &cur) == 0);
+    T(ws_stream_ring_start(&ring, &cur) == 0);
     T(cur.pos == 0);
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame)
-      == NGX_WS_STREAM_AGAIN);
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame)
+      == WS_STREAM_AGAIN);
 
     test_ring_put(&ring, 100, 0);
     test_ring_put(&ring, 1, 1);
     test_ring_put(&ring, 0, 0);
 
-    rc = ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame);
-    T(rc == NGX_WS_STREAM_OK);
+    rc = ws_stream_ring_read(&ring, &cur, &rec, &frame);
+    T(rc == WS_STREAM_OK);
     T(rec.len == 100 && rec.seq == 0 && rec.dts == 0 && rec.ingest == 1000);
-    T(rec.type == NGX_WS_STREAM_REC_MEDIA);
+    T(rec.type == WS_STREAM_REC_MEDIA);
     T(rec.size % 8 == 0 && rec.size >= sizeof(rec) + 100);
     T(test_ring_check(frame, 100, 0));
 
     /* read does not move the cursor; next does */
 
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame) == NGX_WS_STREAM_OK
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK
       && rec.seq == 0);
-    ngx_ws_stream_ring_next(&cur, &rec);
+    ws_stream_ring_next(&cur, &rec);
 
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame) == NGX_WS_STREAM_OK);
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK);
     T(rec.len == 1 && rec.seq == 1 && rec.dts == 33);
-    T(rec.kind == (NGX_WS_STREAM_TRACK_VIDEO | NGX_WS_STREAM_FLAG_KEY));
+    T(rec.kind == (WS_STREAM_TRACK_VIDEO | WS_STREAM_FLAG_KEY));
     T(test_ring_check(frame, 1, 1));
-    ngx_ws_stream_ring_next(&cur, &rec);
+    ws_stream_ring_next(&cur, &rec);
 
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame) == NGX_WS_STREAM_OK);
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK);
     T(rec.len == 0 && rec.seq == 2);
-    ngx_ws_stream_ring_next(&cur, &rec);
+    ws_stream_ring_next(&cur, &rec);
 
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame)
-      == NGX_WS_STREAM_AGAIN);
-    T(cur.pos == ngx_ws_stream_ring_head(&ring));
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame)
+      == WS_STREAM_AGAIN);
+    T(cur.pos == ws_stream_ring_head(&ring));
 
     /* a new reader starts at the keyframe */
 
-    T(ngx_ws_stream_ring_start(&ring, &cur) == 1);
+    T(ws_stream_ring_start(&ring, &cur) == 1);
     T(cur.seq == 1);
-    T(ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame) == NGX_WS_STREAM_OK
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK
       && rec.seq == 1);
 
     /* a reservation that is never committed changes nothing visible */
 
-    T(ngx_ws_stream_ring_reserve(&ring, 50) != NULL);
-    T(ngx_ws_stream_ring_head(&ring) == cur.pos + rec.size + 32 /* 0-len */);
+    T(ws_stream_ring_reserve(&ring, 50) != NULL);
+    T(ws_stream_ring_head(&ring) == cur.pos + rec.size + 32 /* 0-len */);
     test_ring_put(&ring, 7, 0);
     T(ring.seq == 4);
 
@@ -146,16 +146,16 @@ test_ring_wrap(void)
     uint8_t                *mem;
     uint64_t                expect, split;
     const uint8_t          *frame;
-    ngx_ws_stream_rec_t     rec;
-    ngx_ws_stream_ring_t    ring;
-    ngx_ws_stream_cursor_t  cur;
+    ws_stream_rec_t     rec;
+    ws_stream_ring_t    ring;
+    ws_stream_cursor_t  cur;
 
     mem = malloc(8192);
-    ngx_ws_stream_ring_init(&ring, mem, 8192);
+    ws_stream_ring_init(&ring, mem, 8192);
 
     /* a reader that keeps up reads everything across many wraps */
 
-    T(ngx_ws_stream_ring_start(&ring, &cur) == 0);
+    T(ws_stream_ring_start(&ring, &cur) == 0);
 
     expect = 0;
     split = 0;
@@ -163,10 +163,10 @@ test_ring_wrap(void)
     for (len = 1; len < 3000; len += 37) {
         test_ring_put(&ring, len, len % 5 == 0);
 
-        rc = ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame);
-        T(rc == NGX_WS_STREAM_OK);
+        rc = ws_stream_ring_read(&ring, &cur, &rec, &frame);
+        T(rc == WS_STREAM_OK);
 
-        if (rc != NGX_WS_STREAM_OK) {
+        if (rc != WS_STREAM_OK) {
             break;
         }
 
@@ -180,13 +180,13 @@ test_ring_wrap(void)
             split++;
         }
 
-        ngx_ws_stream_ring_next(&cur, &rec);
+        ws_stream_ring_next(&cur, &rec);
         expect++;
     }
 
     T(expect == 82);
     T(split == 0);
-    T(ngx_ws_stream_ring_head(&ring) > 3 * ring.size);
+    T(ws_stream_ring_head(&ring) > 3 * ring.size);
     T(ring.tail > 0 && ring.head - ring.tail <= ring.size);
 
     free(mem);
@@ -200,14 +200,14 @@ test_ring_overrun(void)
     uint8_t                *mem;
     uint64_t                i, key;
     const uint8_t          *frame;
-    ngx_ws_stream_rec_t     rec;
-    ngx_ws_stream_ring_t    ring;
-    ngx_ws_stream_cursor_t  slow, fast;
+    ws_stream_rec_t     rec;
+    ws_stream_ring_t    ring;
+    ws_stream_cursor_t  slow, fast;
 
     mem = malloc(16384);
-    ngx_ws_stream_ring_init(&ring, mem, 16384);
+    ws_stream_ring_init(&ring, mem, 16384);
 
-    ngx_ws_stream_ring_start(&ring, &slow);
+    ws_stream_ring_start(&ring, &slow);
 
     key = 0;
 
@@ -221,41 +221,41 @@ test_ring_overrun(void)
 
     /* the slow reader's data is gone: it is told, not fed garbage */
 
-    T(ngx_ws_stream_ring_read(&ring, &slow, &rec, &frame)
-      == NGX_WS_STREAM_RING_BEHIND);
-    T(!ngx_ws_stream_ring_intact(&ring, slow.pos));
+    T(ws_stream_ring_read(&ring, &slow, &rec, &frame)
+      == WS_STREAM_RING_BEHIND);
+    T(!ws_stream_ring_intact(&ring, slow.pos));
 
     /* and it restarts at the newest keyframe */
 
-    T(ngx_ws_stream_ring_start(&ring, &slow) == 1);
+    T(ws_stream_ring_start(&ring, &slow) == 1);
     T(slow.seq == key);
 
-    rc = ngx_ws_stream_ring_read(&ring, &slow, &rec, &frame);
-    T(rc == NGX_WS_STREAM_OK && rec.seq == key);
-    T(rc == NGX_WS_STREAM_OK && test_ring_check(frame, 500, key));
-    T(rec.kind & NGX_WS_STREAM_FLAG_KEY);
+    rc = ws_stream_ring_read(&ring, &slow, &rec, &frame);
+    T(rc == WS_STREAM_OK && rec.seq == key);
+    T(rc == WS_STREAM_OK && test_ring_check(frame, 500, key));
+    T(rec.kind & WS_STREAM_FLAG_KEY);
 
     /* within the margin of being overwritten counts as behind already */
 
     fast = slow;
-    T(ngx_ws_stream_ring_intact(&ring, fast.pos));
+    T(ws_stream_ring_intact(&ring, fast.pos));
 
     while (ring.head - fast.pos <= ring.size - ring.margin) {
         test_ring_put(&ring, 500, 0);
     }
 
-    T(ngx_ws_stream_ring_intact(&ring, fast.pos));
-    T(ngx_ws_stream_ring_read(&ring, &fast, &rec, &frame)
-      == NGX_WS_STREAM_RING_BEHIND);
+    T(ws_stream_ring_intact(&ring, fast.pos));
+    T(ws_stream_ring_read(&ring, &fast, &rec, &frame)
+      == WS_STREAM_RING_BEHIND);
 
     /* no keyframe left that is safe: start at head, wait for one */
 
-    T(ngx_ws_stream_ring_start(&ring, &fast) == 0);
-    T(fast.pos == ngx_ws_stream_ring_head(&ring));
-    T(fast.seq == NGX_WS_STREAM_SEQ_UNKNOWN);
+    T(ws_stream_ring_start(&ring, &fast) == 0);
+    T(fast.pos == ws_stream_ring_head(&ring));
+    T(fast.seq == WS_STREAM_SEQ_UNKNOWN);
 
     test_ring_put(&ring, 10, 0);
-    T(ngx_ws_stream_ring_read(&ring, &fast, &rec, &frame) == NGX_WS_STREAM_OK);
+    T(ws_stream_ring_read(&ring, &fast, &rec, &frame) == WS_STREAM_OK);
     T(rec.seq == ring.seq - 1);
 
     free(mem);
@@ -273,13 +273,13 @@ test_ring_random(void)
     uint64_t                i, last, read, skips, bad;
     unsigned                seed;
     const uint8_t          *frame;
-    ngx_ws_stream_rec_t     rec;
-    ngx_ws_stream_ring_t    ring;
-    ngx_ws_stream_cursor_t  cur;
+    ws_stream_rec_t     rec;
+    ws_stream_ring_t    ring;
+    ws_stream_cursor_t  cur;
 
     mem = malloc(65536);
-    ngx_ws_stream_ring_init(&ring, mem, 65536);
-    ngx_ws_stream_ring_start(&ring, &cur);
+    ws_stream_ring_init(&ring, mem, 65536);
+    ws_stream_ring_start(&ring, &cur);
 
     seed = 12345;
     last = 0;
@@ -292,7 +292,7 @@ test_ring_random(void)
         len = (seed >> 8) % 3000;
 
         if ((seed >> 4) % 50 == 0) {
-            len = ngx_ws_stream_ring_max_frame(&ring);
+            len = ws_stream_ring_max_frame(&ring);
         }
 
         test_ring_put(&ring, len, (seed >> 3) % 30 == 0);
@@ -302,28 +302,28 @@ test_ring_random(void)
         seed = seed * 1103515245 + 12345;
 
         for (len = (seed >> 12) % 4; len > 0; len--) {
-            rc = ngx_ws_stream_ring_read(&ring, &cur, &rec, &frame);
+            rc = ws_stream_ring_read(&ring, &cur, &rec, &frame);
 
-            if (rc == NGX_WS_STREAM_AGAIN) {
+            if (rc == WS_STREAM_AGAIN) {
                 break;
             }
 
-            if (rc == NGX_WS_STREAM_RING_BEHIND) {
+            if (rc == WS_STREAM_RING_BEHIND) {
                 skips++;
-                ngx_ws_stream_ring_start(&ring, &cur);
+                ws_stream_ring_start(&ring, &cur);
                 continue;
             }
 
             if ((read && rec.seq <= last)
                 || !test_ring_check(frame, rec.len, rec.seq)
-                || !ngx_ws_stream_ring_intact(&ring, cur.pos))
+                || !ws_stream_ring_intact(&ring, cur.pos))
             {
                 bad++;
             }
 
             last = rec.seq;
             read++;
-            ngx_ws_stream_ring_next(&cur, &rec);
+            ws_stream_ring_next(&cur, &rec);
         }
     }
 

@@ -9,7 +9,7 @@
 
 
 #include "test.h"
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_ws.h"
 
 
 #define TEST_WS_MAX_MSGS    16
@@ -22,7 +22,7 @@
 
 typedef struct {
     size_t                   n;
-    ngx_ws_stream_ws_msg_t   msg[TEST_WS_MAX_MSGS];
+    ws_stream_ws_msg_t   msg[TEST_WS_MAX_MSGS];
     uint8_t                 *copy[TEST_WS_MAX_MSGS];
     int                      rc;            /* last result */
     unsigned                 close_code;
@@ -56,7 +56,7 @@ test_ws_frame(uint8_t *out, unsigned b0, const void *data, size_t len,
 
     } else {
         out[n++] = 127;
-        (void) ngx_ws_stream_wb(out + n, len, 8);
+        (void) ws_stream_wb(out + n, len, 8);
         n += 8;
     }
 
@@ -98,20 +98,20 @@ test_ws_feed(const uint8_t *data, size_t len, size_t max, size_t step,
     uint8_t                    *buf, *chunk;
     uint32_t                    x;
     const uint8_t              *pos, *last;
-    ngx_ws_stream_ws_msg_t      msg;
-    ngx_ws_stream_ws_parser_t   p;
+    ws_stream_ws_msg_t      msg;
+    ws_stream_ws_parser_t   p;
 
     memset(r, 0, sizeof(test_ws_result_t));
-    memset(&p, 0x5a, sizeof(ngx_ws_stream_ws_parser_t));
+    memset(&p, 0x5a, sizeof(ws_stream_ws_parser_t));
 
     buf = max ? malloc(max) : NULL;
     p.buf = buf;
     p.max = max;
-    ngx_ws_stream_ws_parser_init(&p);
+    ws_stream_ws_parser_init(&p);
 
     x = 7;
     off = 0;
-    rc = NGX_WS_STREAM_AGAIN;
+    rc = WS_STREAM_AGAIN;
 
     while (off < len) {
 
@@ -132,9 +132,9 @@ test_ws_feed(const uint8_t *data, size_t len, size_t max, size_t step,
         last = chunk + n;
 
         for ( ;; ) {
-            rc = ngx_ws_stream_ws_parse(&p, &pos, last, &msg);
+            rc = ws_stream_ws_parse(&p, &pos, last, &msg);
 
-            if (rc != NGX_WS_STREAM_WS_MESSAGE) {
+            if (rc != WS_STREAM_WS_MESSAGE) {
                 break;
             }
 
@@ -148,11 +148,11 @@ test_ws_feed(const uint8_t *data, size_t len, size_t max, size_t step,
 
         free(chunk);
 
-        if (rc == NGX_WS_STREAM_ERROR) {
+        if (rc == WS_STREAM_ERROR) {
             break;
         }
 
-        if (rc != NGX_WS_STREAM_AGAIN || pos != last) {
+        if (rc != WS_STREAM_AGAIN || pos != last) {
             rc = 99;
             break;
         }
@@ -164,11 +164,11 @@ test_ws_feed(const uint8_t *data, size_t len, size_t max, size_t step,
     r->close_code = p.close_code;
     r->error = p.error;
 
-    if (rc == NGX_WS_STREAM_ERROR) {
+    if (rc == WS_STREAM_ERROR) {
         /* stays failed */
         pos = data;
-        if (ngx_ws_stream_ws_parse(&p, &pos, data + len, &msg)
-            != NGX_WS_STREAM_ERROR)
+        if (ws_stream_ws_parse(&p, &pos, data + len, &msg)
+            != WS_STREAM_ERROR)
         {
             r->rc = 98;
         }
@@ -191,7 +191,7 @@ test_ws_violation(const uint8_t *data, size_t len, size_t max)
         test_ws_feed(data, len, max, i == 0 ? len : (i == 1 ? 1 : 0), &r);
         test_ws_free(&r);
 
-        if (r.rc != NGX_WS_STREAM_ERROR || r.error == NULL) {
+        if (r.rc != WS_STREAM_ERROR || r.error == NULL) {
             return 0;
         }
 
@@ -210,30 +210,30 @@ static void
 test_ws_header(void)
 {
     size_t   n;
-    uint8_t  buf[NGX_WS_STREAM_WS_MAX_HDR];
+    uint8_t  buf[WS_STREAM_WS_MAX_HDR];
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_TEXT, 0);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_TEXT, 0);
     T(n == 2 && buf[0] == 0x81 && buf[1] == 0);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_BINARY, 125);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_BINARY, 125);
     T(n == 2 && buf[0] == 0x82 && buf[1] == 125);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_BINARY, 126);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_BINARY, 126);
     T(n == 4 && buf[1] == 126 && buf[2] == 0 && buf[3] == 126);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_BINARY, 65535);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_BINARY, 65535);
     T(n == 4 && buf[1] == 126 && buf[2] == 0xff && buf[3] == 0xff);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_BINARY, 65536);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_BINARY, 65536);
     T(n == 10 && buf[1] == 127
       && memcmp(buf + 2, "\0\0\0\0\0\1\0\0", 8) == 0);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_CLOSE,
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_CLOSE,
                                 0x0123456789abcdefULL);
     T(n == 10 && buf[0] == 0x88
       && memcmp(buf + 2, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8) == 0);
 
-    n = ngx_ws_stream_ws_header(buf, NGX_WS_STREAM_WS_PONG, 3);
+    n = ws_stream_ws_header(buf, WS_STREAM_WS_PONG, 3);
     T(n == 2 && buf[0] == 0x8a && buf[1] == 3);
 }
 
@@ -272,8 +272,8 @@ test_ws_lengths(void)
 
             test_ws_feed(frame, n, 70000, steps[j], &r);
 
-            T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 1);
-            T(r.n == 1 && r.msg[0].opcode == NGX_WS_STREAM_WS_BINARY
+            T(r.rc == WS_STREAM_AGAIN && r.n == 1);
+            T(r.n == 1 && r.msg[0].opcode == WS_STREAM_WS_BINARY
               && r.msg[0].len == len
               && (len == 0 || memcmp(r.msg[0].data, payload, len) == 0));
 
@@ -284,8 +284,8 @@ test_ws_lengths(void)
 
         if (len > 0) {
             test_ws_feed(frame, n, len - 1, n, &r);
-            T(r.rc == NGX_WS_STREAM_ERROR
-              && r.close_code == NGX_WS_STREAM_CLOSE_TOO_BIG);
+            T(r.rc == WS_STREAM_ERROR
+              && r.close_code == WS_STREAM_CLOSE_TOO_BIG);
             test_ws_free(&r);
         }
     }
@@ -294,8 +294,8 @@ test_ws_lengths(void)
 
     n = test_ws_frame(frame, 0x81, "", 0, 1, TEST_LEN_MINIMAL);
     test_ws_feed(frame, n, 0, 1, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 0
-      && r.msg[0].opcode == NGX_WS_STREAM_WS_TEXT);
+    T(r.rc == WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 0
+      && r.msg[0].opcode == WS_STREAM_WS_TEXT);
     test_ws_free(&r);
 
     free(frame);
@@ -328,18 +328,18 @@ test_ws_sequences(void)
 
         test_ws_feed(buf, n, 64, step, &r);
 
-        T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 5);
+        T(r.rc == WS_STREAM_AGAIN && r.n == 5);
 
         if (r.n == 5) {
-            T(r.msg[0].opcode == NGX_WS_STREAM_WS_PING && r.msg[0].len == 2
+            T(r.msg[0].opcode == WS_STREAM_WS_PING && r.msg[0].len == 2
               && memcmp(r.msg[0].data, "p1", 2) == 0);
-            T(r.msg[1].opcode == NGX_WS_STREAM_WS_PONG && r.msg[1].len == 0);
-            T(r.msg[2].opcode == NGX_WS_STREAM_WS_TEXT && r.msg[2].len == 11
+            T(r.msg[1].opcode == WS_STREAM_WS_PONG && r.msg[1].len == 0);
+            T(r.msg[2].opcode == WS_STREAM_WS_TEXT && r.msg[2].len == 11
               && memcmp(r.msg[2].data, "Hello world", 11) == 0);
-            T(r.msg[3].opcode == NGX_WS_STREAM_WS_BINARY
+            T(r.msg[3].opcode == WS_STREAM_WS_BINARY
               && r.msg[3].len == 2
               && memcmp(r.msg[3].data, "\xff\x00", 2) == 0);
-            T(r.msg[4].opcode == NGX_WS_STREAM_WS_CLOSE
+            T(r.msg[4].opcode == WS_STREAM_WS_CLOSE
               && r.msg[4].close_code == 1000 && r.msg[4].len == 5
               && memcmp(r.msg[4].data, "\x03\xe8" "bye", 5) == 0);
         }
@@ -353,10 +353,10 @@ test_ws_sequences(void)
     n += test_ws_frame(buf + n, 0x80, "0123456789", 10, 1, TEST_LEN_MINIMAL);
 
     test_ws_feed(buf, n, 20, 1, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 20);
+    T(r.rc == WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 20);
     test_ws_free(&r);
 
-    T(test_ws_violation(buf, n, 19) == NGX_WS_STREAM_CLOSE_TOO_BIG);
+    T(test_ws_violation(buf, n, 19) == WS_STREAM_CLOSE_TOO_BIG);
 
     /* control frames do not count against it */
 
@@ -366,7 +366,7 @@ test_ws_sequences(void)
     n += test_ws_frame(buf + n, 0x80, "0", 1, 1, TEST_LEN_MINIMAL);
 
     test_ws_feed(buf, n, 11, 0, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 2 && r.msg[0].len == 16
+    T(r.rc == WS_STREAM_AGAIN && r.n == 2 && r.msg[0].len == 16
       && r.msg[1].len == 11);
     test_ws_free(&r);
 
@@ -375,7 +375,7 @@ test_ws_sequences(void)
     memset(buf + 512, 'x', 125);
     n = test_ws_frame(buf, 0x89, buf + 512, 125, 1, TEST_LEN_MINIMAL);
     test_ws_feed(buf, n, 0, 3, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 125);
+    T(r.rc == WS_STREAM_AGAIN && r.n == 1 && r.msg[0].len == 125);
     test_ws_free(&r);
 }
 
@@ -396,12 +396,12 @@ test_ws_close(void)
 
     n = test_ws_frame(buf, 0x88, "", 0, 1, TEST_LEN_MINIMAL);
     test_ws_feed(buf, n, 16, 1, &r);
-    T(r.n == 1 && r.msg[0].opcode == NGX_WS_STREAM_WS_CLOSE
+    T(r.n == 1 && r.msg[0].opcode == WS_STREAM_WS_CLOSE
       && r.msg[0].close_code == 1005 && r.msg[0].len == 0);
     test_ws_free(&r);
 
     n = test_ws_frame(buf, 0x88, "\x03", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
         payload[0] = (uint8_t) (valid[i] >> 8);
@@ -416,7 +416,7 @@ test_ws_close(void)
         payload[0] = (uint8_t) (invalid[i] >> 8);
         payload[1] = (uint8_t) invalid[i];
         n = test_ws_frame(buf, 0x88, payload, 2, 1, TEST_LEN_MINIMAL);
-        T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+        T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
     }
 
     /* reasons: UTF-8, the longest, invalid */
@@ -435,11 +435,11 @@ test_ws_close(void)
 
     memcpy(payload, "\x03\xe8" "ok\xc3", 5);
     n = test_ws_frame(buf, 0x88, payload, 5, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     memcpy(payload, "\x03\xe8" "\xed\xa0\x80", 5);
     n = test_ws_frame(buf, 0x88, payload, 5, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 }
 
 
@@ -453,21 +453,21 @@ test_ws_violations(void)
     /* unmasked */
 
     n = test_ws_frame(buf, 0x81, "hi", 2, 0, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x89, "", 0, 0, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     /* reserved bits */
 
     n = test_ws_frame(buf, 0xc1, "hi", 2, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0xa1, "hi", 2, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x99, "hi", 2, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     /* reserved opcodes */
 
@@ -477,96 +477,96 @@ test_ws_violations(void)
         }
 
         n = test_ws_frame(buf, 0x80 | op, "", 0, 1, TEST_LEN_MINIMAL);
-        T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+        T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
     }
 
     /* fragmented and oversized control frames */
 
     n = test_ws_frame(buf, 0x09, "", 0, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x08, "", 0, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     memset(buf + 128, 'x', 126);
     n = test_ws_frame(buf, 0x89, buf + 128, 126, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x8a, "x", 1, 1, TEST_LEN_16);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     /* continuation without a start; a new message inside one */
 
     n = test_ws_frame(buf, 0x80, "x", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x81, "x", 1, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x00, "x", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x01, "x", 1, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x81, "x", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x02, "x", 1, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x89, "", 0, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x02, "x", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     /* non-minimal lengths, the 64-bit top bit */
 
     n = test_ws_frame(buf, 0x82, "x", 1, 1, TEST_LEN_16);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     memset(buf + 128, 'x', 125);
     n = test_ws_frame(buf, 0x82, buf + 128, 125, 1, TEST_LEN_16);
-    T(test_ws_violation(buf, n, 200) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 200) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x82, "x", 1, 1, TEST_LEN_64);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     n = test_ws_frame(buf, 0x82, "", 0, 1, TEST_LEN_64);
     buf[2] = 0x80;
-    T(test_ws_violation(buf, 14, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, 14, 16) == WS_STREAM_CLOSE_PROTOCOL);
 
     buf[2] = 0x7f;
-    T(test_ws_violation(buf, 14, 16) == NGX_WS_STREAM_CLOSE_TOO_BIG);
+    T(test_ws_violation(buf, 14, 16) == WS_STREAM_CLOSE_TOO_BIG);
 
     /* a huge frame is refused on its header */
 
     n = test_ws_frame(buf, 0x82, "", 0, 1, TEST_LEN_64);
     buf[5] = 0x01;
-    T(test_ws_violation(buf, 14, 1 << 20) == NGX_WS_STREAM_CLOSE_TOO_BIG);
+    T(test_ws_violation(buf, 14, 1 << 20) == WS_STREAM_CLOSE_TOO_BIG);
 
     /* text that is not UTF-8: found before the message ends */
 
     n = test_ws_frame(buf, 0x81, "a\xc0\x80", 3, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     n = test_ws_frame(buf, 0x01, "a\xff", 2, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     n = test_ws_frame(buf, 0x81, "\xed\xa0\x80", 3, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     n = test_ws_frame(buf, 0x81, "\xf4\x90\x80\x80", 4, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     /* text ending inside a sequence, whole and across fragments */
 
     n = test_ws_frame(buf, 0x81, "ab\xe2\x82", 4, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     n = test_ws_frame(buf, 0x01, "ab\xe2", 3, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x80, "\x82", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 
     /* a violation after good messages */
 
     k = test_ws_frame(buf, 0x89, "", 0, 1, TEST_LEN_MINIMAL);
     k += test_ws_frame(buf + k, 0x81, "ok", 2, 1, TEST_LEN_MINIMAL);
     n = k + test_ws_frame(buf + k, 0x81, "x", 1, 0, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_PROTOCOL);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_PROTOCOL);
 }
 
 
@@ -589,15 +589,15 @@ test_ws_utf8_fragments(void)
     n += test_ws_frame(buf + n, 0x80, "\x80!", 2, 1, TEST_LEN_MINIMAL);
 
     test_ws_feed(buf, n, 32, 1, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 2);
-    T(r.n == 2 && r.msg[1].opcode == NGX_WS_STREAM_WS_TEXT
+    T(r.rc == WS_STREAM_AGAIN && r.n == 2);
+    T(r.n == 2 && r.msg[1].opcode == WS_STREAM_WS_TEXT
       && r.msg[1].len == 10
       && memcmp(r.msg[1].data, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80!", 10)
          == 0);
     test_ws_free(&r);
 
     test_ws_feed(buf, n, 32, 0, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 2);
+    T(r.rc == WS_STREAM_AGAIN && r.n == 2);
     test_ws_free(&r);
 
     /* binary is not checked */
@@ -605,15 +605,15 @@ test_ws_utf8_fragments(void)
     n = test_ws_frame(buf, 0x02, "\xc3", 1, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x80, "\xff", 1, 1, TEST_LEN_MINIMAL);
     test_ws_feed(buf, n, 32, 1, &r);
-    T(r.rc == NGX_WS_STREAM_AGAIN && r.n == 1
-      && r.msg[0].opcode == NGX_WS_STREAM_WS_BINARY);
+    T(r.rc == WS_STREAM_AGAIN && r.n == 1
+      && r.msg[0].opcode == WS_STREAM_WS_BINARY);
     test_ws_free(&r);
 
     /* a text message after a broken-off one starts clean */
 
     n = test_ws_frame(buf, 0x81, "\xc3\xa9", 2, 1, TEST_LEN_MINIMAL);
     n += test_ws_frame(buf + n, 0x81, "\xa9", 1, 1, TEST_LEN_MINIMAL);
-    T(test_ws_violation(buf, n, 16) == NGX_WS_STREAM_CLOSE_INVALID);
+    T(test_ws_violation(buf, n, 16) == WS_STREAM_CLOSE_INVALID);
 }
 
 
@@ -623,7 +623,7 @@ test_ws_offers(void)
     const char  *want;
 
 #define test_offers(s)                                                       \
-    ngx_ws_stream_ws_offers((const uint8_t *) s, sizeof(s) - 1, want)
+    ws_stream_ws_offers((const uint8_t *) s, sizeof(s) - 1, want)
 
     want = "wsstream.1";
 
@@ -653,7 +653,7 @@ static void
 test_ws_utf8(void)
 {
 #define test_utf8(s)                                                         \
-    ngx_ws_stream_ws_utf8((const uint8_t *) s, sizeof(s) - 1)
+    ws_stream_ws_utf8((const uint8_t *) s, sizeof(s) - 1)
 
     T(test_utf8("") == 1);
     T(test_utf8("plain ascii \x7f") == 1);

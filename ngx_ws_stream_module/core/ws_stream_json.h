@@ -7,21 +7,21 @@
  */
 
 
-#ifndef _NGX_WS_STREAM_JSON_H_INCLUDED_
-#define _NGX_WS_STREAM_JSON_H_INCLUDED_
+#ifndef _WS_STREAM_JSON_H_INCLUDED_
+#define _WS_STREAM_JSON_H_INCLUDED_
 
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 
 
-#define NGX_WS_STREAM_MSG_PING      1
-#define NGX_WS_STREAM_MSG_REPORT    2
+#define WS_STREAM_MSG_PING      1
+#define WS_STREAM_MSG_REPORT    2
 
-#define NGX_WS_STREAM_STATE_LEN     16
+#define WS_STREAM_STATE_LEN     16
 
 
 typedef struct {
-    unsigned         type;          /* NGX_WS_STREAM_MSG_* */
+    unsigned         type;          /* WS_STREAM_MSG_* */
 
     /* ping */
     double           id;            /* integer 0 .. 2^53 */
@@ -34,20 +34,20 @@ typedef struct {
     double           dropped;       /* frames */
     double           decoded;       /* frames */
     double           stalls;        /* count */
-    char             state[NGX_WS_STREAM_STATE_LEN];
+    char             state[WS_STREAM_STATE_LEN];
 
-    const char      *error;         /* set on NGX_WS_STREAM_ERROR */
-} ngx_ws_stream_client_msg_t;
+    const char      *error;         /* set on WS_STREAM_ERROR */
+} ws_stream_client_msg_t;
 
 
 /*
- * Parses one client text message.  NGX_WS_STREAM_OK with *m filled, or
- * NGX_WS_STREAM_ERROR with m->error: not a JSON object, nesting, unknown
+ * Parses one client text message.  WS_STREAM_OK with *m filled, or
+ * WS_STREAM_ERROR with m->error: not a JSON object, nesting, unknown
  * "type", a known field of the wrong type or out of range, duplicate
  * field, trailing bytes.  Unknown fields with scalar values are ignored.
  */
-int ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
-    ngx_ws_stream_client_msg_t *m);
+int ws_stream_json_parse(const uint8_t *p, size_t len,
+    ws_stream_client_msg_t *m);
 
 
-#endif /* _NGX_WS_STREAM_JSON_H_INCLUDED_ */
+#endif /* _WS_STREAM_JSON_H_INCLUDED_ */

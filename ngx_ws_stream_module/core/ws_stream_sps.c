@@ -3,50 +3,50 @@
  * Copyright (C) ngx_ws_stream authors
  *
  * The bit reader and the H.264/H.265 SPS parsers: the coded picture size
- * for the codec configuration records of ngx_ws_stream_flv.c.
+ * for the codec configuration records of ws_stream_flv.c.
  */
 
 
-#include "ngx_ws_stream_sps.h"
+#include "ws_stream_sps.h"
 
 
 /* the part of a parameter set that is copied and unescaped for parsing */
-#define NGX_WS_STREAM_PS_MAX        1024
+#define WS_STREAM_PS_MAX        1024
 
 /* sanity limits of the coded picture size, in pixels */
-#define NGX_WS_STREAM_PIC_MAX       65536
+#define WS_STREAM_PIC_MAX       65536
 
 
-static size_t ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src,
+static size_t ws_stream_unescape(uint8_t *dst, const uint8_t *src,
     size_t len);
 
 
 int
-ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
+ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
     uint32_t *height)
 {
     size_t                n;
     int32_t               delta;
-    uint8_t               buf[NGX_WS_STREAM_PS_MAX];
+    uint8_t               buf[WS_STREAM_PS_MAX];
     uint32_t              profile, chroma, separate, frame_mbs_only, i, j,
                           count, size, last, next, cx, cy, crop[4];
     uint64_t              pw, ph, w, h;
-    ngx_ws_stream_bits_t  b;
+    ws_stream_bits_t  b;
 
     if (len < 4 || (p[0] & 0x1f) != 7) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
     /* skip the NAL header, remove emulation prevention bytes */
 
-    n = ngx_ws_stream_unescape(buf, p + 1, len - 1);
+    n = ws_stream_unescape(buf, p + 1, len - 1);
 
-    ngx_ws_stream_bits_init(&b, buf, n);
+    ws_stream_bits_init(&b, buf, n);
 
-    profile = ngx_ws_stream_bits_read(&b, 8);
-    ngx_ws_stream_bits_skip(&b, 16);            /* constraints, level */
+    profile = ws_stream_bits_read(&b, 8);
+    ws_stream_bits_skip(&b, 16);            /* constraints, level */
 
-    if (ngx_ws_stream_bits_ue(&b) > 31) {       /* seq_parameter_set_id */
+    if (ws_stream_bits_ue(&b) > 31) {       /* seq_parameter_set_id */
         goto malformed;
     }
 
@@ -59,31 +59,31 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
         || profile == 138 || profile == 139 || profile == 134
         || profile == 135)
     {
-        chroma = ngx_ws_stream_bits_ue(&b);
+        chroma = ws_stream_bits_ue(&b);
 
         if (chroma > 3) {
             goto malformed;
         }
 
         if (chroma == 3) {
-            separate = ngx_ws_stream_bits_read(&b, 1);
+            separate = ws_stream_bits_read(&b, 1);
         }
 
-        if (ngx_ws_stream_bits_ue(&b) > 6           /* bit_depth_luma */
-            || ngx_ws_stream_bits_ue(&b) > 6)       /* bit_depth_chroma */
+        if (ws_stream_bits_ue(&b) > 6           /* bit_depth_luma */
+            || ws_stream_bits_ue(&b) > 6)       /* bit_depth_chroma */
         {
             goto malformed;
         }
 
-        ngx_ws_stream_bits_skip(&b, 1);     /* qpprime_y_zero_transform */
+        ws_stream_bits_skip(&b, 1);     /* qpprime_y_zero_transform */
 
-        if (ngx_ws_stream_bits_read(&b, 1)) {   /* seq_scaling_matrix */
+        if (ws_stream_bits_read(&b, 1)) {   /* seq_scaling_matrix */
 
             count = (chroma != 3) ? 8 : 12;
 
             for (i = 0; i < count && !b.err; i++) {
 
-                if (ngx_ws_stream_bits_read(&b, 1) == 0) {
+                if (ws_stream_bits_read(&b, 1) == 0) {
                     continue;
                 }
 
@@ -94,7 +94,7 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
                 for (j = 0; j < size && !b.err; j++) {
 
                     if (next != 0) {
-                        delta = ngx_ws_stream_bits_se(&b);
+                        delta = ws_stream_bits_se(&b);
 
                         if (delta < -128 || delta > 127) {
                             goto malformed;
@@ -109,32 +109,32 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
         }
     }
 
-    if (ngx_ws_stream_bits_ue(&b) > 12) {       /* log2_max_frame_num */
+    if (ws_stream_bits_ue(&b) > 12) {       /* log2_max_frame_num */
         goto malformed;
     }
 
-    switch (ngx_ws_stream_bits_ue(&b)) {        /* pic_order_cnt_type */
+    switch (ws_stream_bits_ue(&b)) {        /* pic_order_cnt_type */
 
     case 0:
-        if (ngx_ws_stream_bits_ue(&b) > 12) {   /* log2_max_poc_lsb */
+        if (ws_stream_bits_ue(&b) > 12) {   /* log2_max_poc_lsb */
             goto malformed;
         }
 
         break;
 
     case 1:
-        ngx_ws_stream_bits_skip(&b, 1);     /* delta_pic_order_always_zero */
-        (void) ngx_ws_stream_bits_se(&b);   /* offset_for_non_ref_pic */
-        (void) ngx_ws_stream_bits_se(&b);   /* offset_for_top_to_bottom */
+        ws_stream_bits_skip(&b, 1);     /* delta_pic_order_always_zero */
+        (void) ws_stream_bits_se(&b);   /* offset_for_non_ref_pic */
+        (void) ws_stream_bits_se(&b);   /* offset_for_top_to_bottom */
 
-        count = ngx_ws_stream_bits_ue(&b);
+        count = ws_stream_bits_ue(&b);
 
         if (count > 255) {
             goto malformed;
         }
 
         for (i = 0; i < count && !b.err; i++) {
-            (void) ngx_ws_stream_bits_se(&b);
+            (void) ws_stream_bits_se(&b);
         }
 
         break;
@@ -146,25 +146,25 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
         goto malformed;
     }
 
-    (void) ngx_ws_stream_bits_ue(&b);           /* max_num_ref_frames */
-    ngx_ws_stream_bits_skip(&b, 1);             /* gaps_in_frame_num */
+    (void) ws_stream_bits_ue(&b);           /* max_num_ref_frames */
+    ws_stream_bits_skip(&b, 1);             /* gaps_in_frame_num */
 
-    w = (uint64_t) ngx_ws_stream_bits_ue(&b) + 1;
-    h = (uint64_t) ngx_ws_stream_bits_ue(&b) + 1;
+    w = (uint64_t) ws_stream_bits_ue(&b) + 1;
+    h = (uint64_t) ws_stream_bits_ue(&b) + 1;
 
-    frame_mbs_only = ngx_ws_stream_bits_read(&b, 1);
+    frame_mbs_only = ws_stream_bits_read(&b, 1);
 
     if (!frame_mbs_only) {
-        ngx_ws_stream_bits_skip(&b, 1);         /* mb_adaptive_frame_field */
+        ws_stream_bits_skip(&b, 1);         /* mb_adaptive_frame_field */
     }
 
-    ngx_ws_stream_bits_skip(&b, 1);             /* direct_8x8_inference */
+    ws_stream_bits_skip(&b, 1);             /* direct_8x8_inference */
 
     crop[0] = crop[1] = crop[2] = crop[3] = 0;
 
-    if (ngx_ws_stream_bits_read(&b, 1)) {       /* frame_cropping_flag */
+    if (ws_stream_bits_read(&b, 1)) {       /* frame_cropping_flag */
         for (i = 0; i < 4; i++) {
-            crop[i] = ngx_ws_stream_bits_ue(&b);
+            crop[i] = ws_stream_bits_ue(&b);
         }
     }
 
@@ -175,7 +175,7 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
     pw = w * 16;
     ph = h * 16 * (2 - frame_mbs_only);
 
-    if (pw > NGX_WS_STREAM_PIC_MAX || ph > NGX_WS_STREAM_PIC_MAX) {
+    if (pw > WS_STREAM_PIC_MAX || ph > WS_STREAM_PIC_MAX) {
         goto malformed;
     }
 
@@ -198,89 +198,89 @@ ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
     *width = (uint32_t) (pw - w);
     *height = (uint32_t) (ph - h);
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 
 malformed:
 
-    return NGX_WS_STREAM_ERROR;
+    return WS_STREAM_ERROR;
 }
 
 
 int
-ngx_ws_stream_hevc_sps(const uint8_t *p, size_t len, uint32_t *width,
+ws_stream_hevc_sps(const uint8_t *p, size_t len, uint32_t *width,
     uint32_t *height)
 {
     size_t                n;
-    uint8_t               buf[NGX_WS_STREAM_PS_MAX];
+    uint8_t               buf[WS_STREAM_PS_MAX];
     uint32_t              sub, i, flags, chroma, cx, cy, crop[4];
     uint64_t              pw, ph, w, h;
-    ngx_ws_stream_bits_t  b;
+    ws_stream_bits_t  b;
 
     if (len < 3 || ((p[0] >> 1) & 0x3f) != 33) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
-    n = ngx_ws_stream_unescape(buf, p + 2, len - 2);
+    n = ws_stream_unescape(buf, p + 2, len - 2);
 
-    ngx_ws_stream_bits_init(&b, buf, n);
+    ws_stream_bits_init(&b, buf, n);
 
-    ngx_ws_stream_bits_skip(&b, 4);             /* sps_video_parameter_set */
-    sub = ngx_ws_stream_bits_read(&b, 3);       /* sps_max_sub_layers - 1 */
-    ngx_ws_stream_bits_skip(&b, 1);             /* temporal_id_nesting */
+    ws_stream_bits_skip(&b, 4);             /* sps_video_parameter_set */
+    sub = ws_stream_bits_read(&b, 3);       /* sps_max_sub_layers - 1 */
+    ws_stream_bits_skip(&b, 1);             /* temporal_id_nesting */
 
     /* profile_tier_level(1, sub) */
 
-    ngx_ws_stream_bits_skip(&b, 88 + 8);
+    ws_stream_bits_skip(&b, 88 + 8);
 
     flags = 0;
 
     for (i = 0; i < sub; i++) {
-        flags |= ngx_ws_stream_bits_read(&b, 2) << (2 * i);
+        flags |= ws_stream_bits_read(&b, 2) << (2 * i);
     }
 
     if (sub > 0) {
-        ngx_ws_stream_bits_skip(&b, 2 * (8 - sub));
+        ws_stream_bits_skip(&b, 2 * (8 - sub));
     }
 
     for (i = 0; i < sub; i++) {
         if (flags & (2 << (2 * i))) {           /* sub_layer_profile */
-            ngx_ws_stream_bits_skip(&b, 88);
+            ws_stream_bits_skip(&b, 88);
         }
 
         if (flags & (1 << (2 * i))) {           /* sub_layer_level */
-            ngx_ws_stream_bits_skip(&b, 8);
+            ws_stream_bits_skip(&b, 8);
         }
     }
 
-    if (ngx_ws_stream_bits_ue(&b) > 15) {       /* sps_seq_parameter_set */
-        return NGX_WS_STREAM_ERROR;
+    if (ws_stream_bits_ue(&b) > 15) {       /* sps_seq_parameter_set */
+        return WS_STREAM_ERROR;
     }
 
-    chroma = ngx_ws_stream_bits_ue(&b);
+    chroma = ws_stream_bits_ue(&b);
 
     if (chroma > 3) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
-    if (chroma == 3 && ngx_ws_stream_bits_read(&b, 1)) {
+    if (chroma == 3 && ws_stream_bits_read(&b, 1)) {
         chroma = 0;                             /* separate_colour_plane */
     }
 
-    pw = ngx_ws_stream_bits_ue(&b);
-    ph = ngx_ws_stream_bits_ue(&b);
+    pw = ws_stream_bits_ue(&b);
+    ph = ws_stream_bits_ue(&b);
 
     crop[0] = crop[1] = crop[2] = crop[3] = 0;
 
-    if (ngx_ws_stream_bits_read(&b, 1)) {       /* conformance_window */
+    if (ws_stream_bits_read(&b, 1)) {       /* conformance_window */
         for (i = 0; i < 4; i++) {
-            crop[i] = ngx_ws_stream_bits_ue(&b);
+            crop[i] = ws_stream_bits_ue(&b);
         }
     }
 
     if (b.err || pw == 0 || ph == 0
-        || pw > NGX_WS_STREAM_PIC_MAX || ph > NGX_WS_STREAM_PIC_MAX)
+        || pw > WS_STREAM_PIC_MAX || ph > WS_STREAM_PIC_MAX)
     {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
     cx = (chroma == 1 || chroma == 2) ? 2 : 1;
@@ -290,18 +290,18 @@ ngx_ws_stream_hevc_sps(const uint8_t *p, size_t len, uint32_t *width,
     h = ((uint64_t) crop[2] + crop[3]) * cy;
 
     if (w >= pw || h >= ph) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
     *width = (uint32_t) (pw - w);
     *height = (uint32_t) (ph - h);
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static size_t
-ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src, size_t len)
+ws_stream_unescape(uint8_t *dst, const uint8_t *src, size_t len)
 {
     size_t    i, n, zeros;
 
@@ -310,7 +310,7 @@ ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src, size_t len)
     n = 0;
     zeros = 0;
 
-    for (i = 0; i < len && n < NGX_WS_STREAM_PS_MAX; i++) {
+    for (i = 0; i < len && n < WS_STREAM_PS_MAX; i++) {
 
         if (zeros >= 2 && src[i] == 3) {
             zeros = 0;
@@ -326,7 +326,7 @@ ngx_ws_stream_unescape(uint8_t *dst, const uint8_t *src, size_t len)
 
 
 void
-ngx_ws_stream_bits_init(ngx_ws_stream_bits_t *b, const uint8_t *p,
+ws_stream_bits_init(ws_stream_bits_t *b, const uint8_t *p,
     size_t len)
 {
     b->p = p;
@@ -337,7 +337,7 @@ ngx_ws_stream_bits_init(ngx_ws_stream_bits_t *b, const uint8_t *p,
 
 
 uint32_t
-ngx_ws_stream_bits_read(ngx_ws_stream_bits_t *b, unsigned n)
+ws_stream_bits_read(ws_stream_bits_t *b, unsigned n)
 {
     uint32_t  v;
 
@@ -359,7 +359,7 @@ ngx_ws_stream_bits_read(ngx_ws_stream_bits_t *b, unsigned n)
 
 
 void
-ngx_ws_stream_bits_skip(ngx_ws_stream_bits_t *b, size_t n)
+ws_stream_bits_skip(ws_stream_bits_t *b, size_t n)
 {
     if (n > b->len * 8 - b->pos) {
         b->err = 1;
@@ -372,13 +372,13 @@ ngx_ws_stream_bits_skip(ngx_ws_stream_bits_t *b, size_t n)
 
 
 uint32_t
-ngx_ws_stream_bits_ue(ngx_ws_stream_bits_t *b)
+ws_stream_bits_ue(ws_stream_bits_t *b)
 {
     unsigned  zeros;
 
     /* exp-Golomb: up to 31 leading zero bits, so the value fits */
 
-    for (zeros = 0; ngx_ws_stream_bits_read(b, 1) == 0; zeros++) {
+    for (zeros = 0; ws_stream_bits_read(b, 1) == 0; zeros++) {
 
         if (b->err || zeros == 31) {
             b->err = 1;
@@ -390,16 +390,16 @@ ngx_ws_stream_bits_ue(ngx_ws_stream_bits_t *b)
         return 0;
     }
 
-    return ((uint32_t) 1 << zeros) - 1 + ngx_ws_stream_bits_read(b, zeros);
+    return ((uint32_t) 1 << zeros) - 1 + ws_stream_bits_read(b, zeros);
 }
 
 
 int32_t
-ngx_ws_stream_bits_se(ngx_ws_stream_bits_t *b)
+ws_stream_bits_se(ws_stream_bits_t *b)
 {
     uint32_t  k;
 
-    k = ngx_ws_stream_bits_ue(b);
+    k = ws_stream_bits_ue(b);
 
     if (k & 1) {
         return (int32_t) ((k >> 1) + 1);

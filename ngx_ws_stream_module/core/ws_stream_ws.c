@@ -4,33 +4,33 @@
  */
 
 
-#include "ngx_ws_stream_ws.h"
+#include "ws_stream_ws.h"
 
 
-#define NGX_WS_STREAM_WS_ST_HEADER    0
-#define NGX_WS_STREAM_WS_ST_PAYLOAD   1
-#define NGX_WS_STREAM_WS_ST_ERROR     2
+#define WS_STREAM_WS_ST_HEADER    0
+#define WS_STREAM_WS_ST_PAYLOAD   1
+#define WS_STREAM_WS_ST_ERROR     2
 
 /*
  * the UTF-8 state: bits 4 and up the continuation bytes still expected,
  * bits 0-3 the range of the next one (E0, ED, F0 and F4 narrow it)
  */
-#define NGX_WS_STREAM_UTF8_ACCEPT     0
-#define NGX_WS_STREAM_UTF8_REJECT     0x100
+#define WS_STREAM_UTF8_ACCEPT     0
+#define WS_STREAM_UTF8_REJECT     0x100
 
 
-static int ngx_ws_stream_ws_frame_start(ngx_ws_stream_ws_parser_t *p);
-static int ngx_ws_stream_ws_frame_header(ngx_ws_stream_ws_parser_t *p);
-static int ngx_ws_stream_ws_frame_end(ngx_ws_stream_ws_parser_t *p,
-    ngx_ws_stream_ws_msg_t *msg);
-static int ngx_ws_stream_ws_close_code(unsigned code);
-static int ngx_ws_stream_ws_error(ngx_ws_stream_ws_parser_t *p,
+static int ws_stream_ws_frame_start(ws_stream_ws_parser_t *p);
+static int ws_stream_ws_frame_header(ws_stream_ws_parser_t *p);
+static int ws_stream_ws_frame_end(ws_stream_ws_parser_t *p,
+    ws_stream_ws_msg_t *msg);
+static int ws_stream_ws_close_code(unsigned code);
+static int ws_stream_ws_error(ws_stream_ws_parser_t *p,
     unsigned code, const char *error);
-static unsigned ngx_ws_stream_utf8_step(unsigned state, unsigned c);
+static unsigned ws_stream_utf8_step(unsigned state, unsigned c);
 
 
 size_t
-ngx_ws_stream_ws_header(uint8_t *buf, unsigned opcode, uint64_t len)
+ws_stream_ws_header(uint8_t *buf, unsigned opcode, uint64_t len)
 {
     buf[0] = (uint8_t) (0x80 | (opcode & 0x0f));
 
@@ -41,21 +41,21 @@ ngx_ws_stream_ws_header(uint8_t *buf, unsigned opcode, uint64_t len)
 
     if (len <= 0xffff) {
         buf[1] = 126;
-        (void) ngx_ws_stream_wb(buf + 2, len, 2);
+        (void) ws_stream_wb(buf + 2, len, 2);
         return 4;
     }
 
     buf[1] = 127;
-    (void) ngx_ws_stream_wb(buf + 2, len, 8);
+    (void) ws_stream_wb(buf + 2, len, 8);
 
     return 10;
 }
 
 
 void
-ngx_ws_stream_ws_parser_init(ngx_ws_stream_ws_parser_t *p)
+ws_stream_ws_parser_init(ws_stream_ws_parser_t *p)
 {
-    p->state = NGX_WS_STREAM_WS_ST_HEADER;
+    p->state = WS_STREAM_WS_ST_HEADER;
     p->hdr_len = 0;
     p->hdr_need = 2;
     p->opcode = 0;
@@ -65,15 +65,15 @@ ngx_ws_stream_ws_parser_init(ngx_ws_stream_ws_parser_t *p)
     p->msg_opcode = 0;
     p->msg_len = 0;
     p->ctl_len = 0;
-    p->utf8_state = NGX_WS_STREAM_UTF8_ACCEPT;
+    p->utf8_state = WS_STREAM_UTF8_ACCEPT;
     p->close_code = 0;
     p->error = NULL;
 }
 
 
 int
-ngx_ws_stream_ws_parse(ngx_ws_stream_ws_parser_t *p, const uint8_t **pos,
-    const uint8_t *last, ngx_ws_stream_ws_msg_t *msg)
+ws_stream_ws_parse(ws_stream_ws_parser_t *p, const uint8_t **pos,
+    const uint8_t *last, ws_stream_ws_msg_t *msg)
 {
     int             rc;
     size_t          i, n;
@@ -86,37 +86,37 @@ ngx_ws_stream_ws_parse(ngx_ws_stream_ws_parser_t *p, const uint8_t **pos,
 
         switch (p->state) {
 
-        case NGX_WS_STREAM_WS_ST_HEADER:
+        case WS_STREAM_WS_ST_HEADER:
 
             while (p->hdr_len < p->hdr_need && *pos < last) {
                 p->hdr[p->hdr_len++] = *(*pos)++;
             }
 
             if (p->hdr_len < p->hdr_need) {
-                return NGX_WS_STREAM_AGAIN;
+                return WS_STREAM_AGAIN;
             }
 
             if (p->hdr_need == 2) {
-                rc = ngx_ws_stream_ws_frame_start(p);
+                rc = ws_stream_ws_frame_start(p);
 
-                if (rc != NGX_WS_STREAM_OK) {
+                if (rc != WS_STREAM_OK) {
                     return rc;
                 }
 
                 continue;
             }
 
-            rc = ngx_ws_stream_ws_frame_header(p);
+            rc = ws_stream_ws_frame_header(p);
 
-            if (rc != NGX_WS_STREAM_OK) {
+            if (rc != WS_STREAM_OK) {
                 return rc;
             }
 
-            p->state = NGX_WS_STREAM_WS_ST_PAYLOAD;
+            p->state = WS_STREAM_WS_ST_PAYLOAD;
 
             /* fall through */
 
-        case NGX_WS_STREAM_WS_ST_PAYLOAD:
+        case WS_STREAM_WS_ST_PAYLOAD:
 
             left = p->frame_len - p->frame_got;
             n = (size_t) (last - *pos);
@@ -141,17 +141,17 @@ ngx_ws_stream_ws_parse(ngx_ws_stream_ws_parser_t *p, const uint8_t **pos,
                     dst[i] = src[i] ^ p->mask[(p->frame_got + i) & 3];
                 }
 
-                if (p->msg_opcode == NGX_WS_STREAM_WS_TEXT
+                if (p->msg_opcode == WS_STREAM_WS_TEXT
                     && !(p->opcode & 0x08))
                 {
                     state = p->utf8_state;
 
                     for (i = 0; i < n; i++) {
-                        state = ngx_ws_stream_utf8_step(state, dst[i]);
+                        state = ws_stream_utf8_step(state, dst[i]);
 
-                        if (state == NGX_WS_STREAM_UTF8_REJECT) {
-                            return ngx_ws_stream_ws_error(p,
-                                                   NGX_WS_STREAM_CLOSE_INVALID,
+                        if (state == WS_STREAM_UTF8_REJECT) {
+                            return ws_stream_ws_error(p,
+                                                   WS_STREAM_CLOSE_INVALID,
                                                    "text is not UTF-8");
                         }
                     }
@@ -164,30 +164,30 @@ ngx_ws_stream_ws_parse(ngx_ws_stream_ws_parser_t *p, const uint8_t **pos,
             }
 
             if (p->frame_got < p->frame_len) {
-                return NGX_WS_STREAM_AGAIN;
+                return WS_STREAM_AGAIN;
             }
 
-            p->state = NGX_WS_STREAM_WS_ST_HEADER;
+            p->state = WS_STREAM_WS_ST_HEADER;
             p->hdr_len = 0;
             p->hdr_need = 2;
 
-            rc = ngx_ws_stream_ws_frame_end(p, msg);
+            rc = ws_stream_ws_frame_end(p, msg);
 
-            if (rc != NGX_WS_STREAM_OK) {
+            if (rc != WS_STREAM_OK) {
                 return rc;
             }
 
             continue;
 
         default:
-            return NGX_WS_STREAM_ERROR;
+            return WS_STREAM_ERROR;
         }
     }
 }
 
 
 static int
-ngx_ws_stream_ws_frame_start(ngx_ws_stream_ws_parser_t *p)
+ws_stream_ws_frame_start(ws_stream_ws_parser_t *p)
 {
     unsigned  len;
 
@@ -198,87 +198,87 @@ ngx_ws_stream_ws_frame_start(ngx_ws_stream_ws_parser_t *p)
     len = p->hdr[1] & 0x7f;
 
     if (p->hdr[0] & 0x70) {
-        return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+        return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                       "reserved bits set");
     }
 
     switch (p->opcode) {
 
-    case NGX_WS_STREAM_WS_CONT:
+    case WS_STREAM_WS_CONT:
         if (p->msg_opcode == 0) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "continuation without a start");
         }
 
         break;
 
-    case NGX_WS_STREAM_WS_TEXT:
-    case NGX_WS_STREAM_WS_BINARY:
+    case WS_STREAM_WS_TEXT:
+    case WS_STREAM_WS_BINARY:
         if (p->msg_opcode != 0) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "new message inside a fragmented "
                                           "message");
         }
 
         break;
 
-    case NGX_WS_STREAM_WS_CLOSE:
-    case NGX_WS_STREAM_WS_PING:
-    case NGX_WS_STREAM_WS_PONG:
+    case WS_STREAM_WS_CLOSE:
+    case WS_STREAM_WS_PING:
+    case WS_STREAM_WS_PONG:
         if (!p->fin) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "fragmented control frame");
         }
 
         if (len > 125) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "control frame too big");
         }
 
         break;
 
     default:
-        return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+        return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                       "reserved opcode");
     }
 
     if (!(p->hdr[1] & 0x80)) {
-        return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+        return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                       "unmasked frame");
     }
 
     p->hdr_need = 2 + 4 + (len == 126 ? 2 : (len == 127 ? 8 : 0));
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static int
-ngx_ws_stream_ws_frame_header(ngx_ws_stream_ws_parser_t *p)
+ws_stream_ws_frame_header(ws_stream_ws_parser_t *p)
 {
     uint64_t  len;
 
     len = p->hdr[1] & 0x7f;
 
     if (len == 126) {
-        len = ngx_ws_stream_rb16(p->hdr + 2);
+        len = ws_stream_rb16(p->hdr + 2);
 
         if (len < 126) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "non-minimal frame length");
         }
 
     } else if (len == 127) {
-        len = ((uint64_t) ngx_ws_stream_rb32(p->hdr + 2) << 32)
-              | ngx_ws_stream_rb32(p->hdr + 6);
+        len = ((uint64_t) ws_stream_rb32(p->hdr + 2) << 32)
+              | ws_stream_rb32(p->hdr + 6);
 
         if (len >> 63) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "frame length over 2^63");
         }
 
         if (len <= 0xffff) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "non-minimal frame length");
         }
     }
@@ -290,27 +290,27 @@ ngx_ws_stream_ws_frame_header(ngx_ws_stream_ws_parser_t *p)
 
     if (p->opcode & 0x08) {
         p->ctl_len = 0;
-        return NGX_WS_STREAM_OK;
+        return WS_STREAM_OK;
     }
 
     if (len > p->max - p->msg_len) {
-        return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_TOO_BIG,
+        return ws_stream_ws_error(p, WS_STREAM_CLOSE_TOO_BIG,
                                       "message too big");
     }
 
-    if (p->opcode != NGX_WS_STREAM_WS_CONT) {
+    if (p->opcode != WS_STREAM_WS_CONT) {
         p->msg_opcode = p->opcode;
         p->msg_len = 0;
-        p->utf8_state = NGX_WS_STREAM_UTF8_ACCEPT;
+        p->utf8_state = WS_STREAM_UTF8_ACCEPT;
     }
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static int
-ngx_ws_stream_ws_frame_end(ngx_ws_stream_ws_parser_t *p,
-    ngx_ws_stream_ws_msg_t *msg)
+ws_stream_ws_frame_end(ws_stream_ws_parser_t *p,
+    ws_stream_ws_msg_t *msg)
 {
     unsigned  code;
 
@@ -321,46 +321,46 @@ ngx_ws_stream_ws_frame_end(ngx_ws_stream_ws_parser_t *p,
         msg->len = p->ctl_len;
         msg->close_code = 0;
 
-        if (p->opcode != NGX_WS_STREAM_WS_CLOSE) {
-            return NGX_WS_STREAM_WS_MESSAGE;
+        if (p->opcode != WS_STREAM_WS_CLOSE) {
+            return WS_STREAM_WS_MESSAGE;
         }
 
         if (p->ctl_len == 0) {
             msg->close_code = 1005;
-            return NGX_WS_STREAM_WS_MESSAGE;
+            return WS_STREAM_WS_MESSAGE;
         }
 
         if (p->ctl_len == 1) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "close frame with a 1-byte "
                                           "payload");
         }
 
-        code = ngx_ws_stream_rb16(p->ctl);
+        code = ws_stream_rb16(p->ctl);
 
-        if (!ngx_ws_stream_ws_close_code(code)) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_PROTOCOL,
+        if (!ws_stream_ws_close_code(code)) {
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_PROTOCOL,
                                           "invalid close code");
         }
 
-        if (!ngx_ws_stream_ws_utf8(p->ctl + 2, p->ctl_len - 2)) {
-            return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_INVALID,
+        if (!ws_stream_ws_utf8(p->ctl + 2, p->ctl_len - 2)) {
+            return ws_stream_ws_error(p, WS_STREAM_CLOSE_INVALID,
                                           "close reason is not UTF-8");
         }
 
         msg->close_code = code;
 
-        return NGX_WS_STREAM_WS_MESSAGE;
+        return WS_STREAM_WS_MESSAGE;
     }
 
     if (!p->fin) {
-        return NGX_WS_STREAM_OK;
+        return WS_STREAM_OK;
     }
 
-    if (p->msg_opcode == NGX_WS_STREAM_WS_TEXT
-        && p->utf8_state != NGX_WS_STREAM_UTF8_ACCEPT)
+    if (p->msg_opcode == WS_STREAM_WS_TEXT
+        && p->utf8_state != WS_STREAM_UTF8_ACCEPT)
     {
-        return ngx_ws_stream_ws_error(p, NGX_WS_STREAM_CLOSE_INVALID,
+        return ws_stream_ws_error(p, WS_STREAM_CLOSE_INVALID,
                                       "text ends inside a UTF-8 sequence");
     }
 
@@ -371,14 +371,14 @@ ngx_ws_stream_ws_frame_end(ngx_ws_stream_ws_parser_t *p,
 
     p->msg_opcode = 0;
     p->msg_len = 0;
-    p->utf8_state = NGX_WS_STREAM_UTF8_ACCEPT;
+    p->utf8_state = WS_STREAM_UTF8_ACCEPT;
 
-    return NGX_WS_STREAM_WS_MESSAGE;
+    return WS_STREAM_WS_MESSAGE;
 }
 
 
 static int
-ngx_ws_stream_ws_close_code(unsigned code)
+ws_stream_ws_close_code(unsigned code)
 {
     if (code >= 1000 && code <= 1003) {
         return 1;
@@ -393,19 +393,19 @@ ngx_ws_stream_ws_close_code(unsigned code)
 
 
 static int
-ngx_ws_stream_ws_error(ngx_ws_stream_ws_parser_t *p, unsigned code,
+ws_stream_ws_error(ws_stream_ws_parser_t *p, unsigned code,
     const char *error)
 {
-    p->state = NGX_WS_STREAM_WS_ST_ERROR;
+    p->state = WS_STREAM_WS_ST_ERROR;
     p->close_code = code;
     p->error = error;
 
-    return NGX_WS_STREAM_ERROR;
+    return WS_STREAM_ERROR;
 }
 
 
 int
-ngx_ws_stream_ws_offers(const uint8_t *value, size_t len, const char *want)
+ws_stream_ws_offers(const uint8_t *value, size_t len, const char *want)
 {
     size_t          n;
     const uint8_t  *p, *last, *start, *end;
@@ -446,38 +446,38 @@ ngx_ws_stream_ws_offers(const uint8_t *value, size_t len, const char *want)
 
 
 int
-ngx_ws_stream_ws_utf8(const uint8_t *p, size_t len)
+ws_stream_ws_utf8(const uint8_t *p, size_t len)
 {
     size_t    i;
     unsigned  state;
 
-    state = NGX_WS_STREAM_UTF8_ACCEPT;
+    state = WS_STREAM_UTF8_ACCEPT;
 
     for (i = 0; i < len; i++) {
-        state = ngx_ws_stream_utf8_step(state, p[i]);
+        state = ws_stream_utf8_step(state, p[i]);
 
-        if (state == NGX_WS_STREAM_UTF8_REJECT) {
+        if (state == WS_STREAM_UTF8_REJECT) {
             return 0;
         }
     }
 
-    return state == NGX_WS_STREAM_UTF8_ACCEPT;
+    return state == WS_STREAM_UTF8_ACCEPT;
 }
 
 
 static unsigned
-ngx_ws_stream_utf8_step(unsigned state, unsigned c)
+ws_stream_utf8_step(unsigned state, unsigned c)
 {
     unsigned  lo, hi;
 
-    if (state == NGX_WS_STREAM_UTF8_ACCEPT) {
+    if (state == WS_STREAM_UTF8_ACCEPT) {
 
         if (c < 0x80) {
-            return NGX_WS_STREAM_UTF8_ACCEPT;
+            return WS_STREAM_UTF8_ACCEPT;
         }
 
         if (c < 0xc2) {         /* continuation byte or overlong C0/C1 */
-            return NGX_WS_STREAM_UTF8_REJECT;
+            return WS_STREAM_UTF8_REJECT;
         }
 
         if (c < 0xe0) {
@@ -492,7 +492,7 @@ ngx_ws_stream_utf8_step(unsigned state, unsigned c)
             return (3 << 4) | (c == 0xf0 ? 3 : (c == 0xf4 ? 4 : 0));
         }
 
-        return NGX_WS_STREAM_UTF8_REJECT;
+        return WS_STREAM_UTF8_REJECT;
     }
 
     switch (state & 0x0f) {
@@ -523,7 +523,7 @@ ngx_ws_stream_utf8_step(unsigned state, unsigned c)
     }
 
     if (c < lo || c > hi) {
-        return NGX_WS_STREAM_UTF8_REJECT;
+        return WS_STREAM_UTF8_REJECT;
     }
 
     return ((state >> 4) - 1) << 4;

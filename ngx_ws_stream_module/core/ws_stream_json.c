@@ -7,88 +7,88 @@
 #include <stdlib.h>
 #include <float.h>
 
-#include "ngx_ws_stream_json.h"
+#include "ws_stream_json.h"
 
 
-#define NGX_WS_STREAM_JSON_STRING   1
-#define NGX_WS_STREAM_JSON_NUMBER   2
-#define NGX_WS_STREAM_JSON_TRUE     3
-#define NGX_WS_STREAM_JSON_FALSE    4
-#define NGX_WS_STREAM_JSON_NULL     5
+#define WS_STREAM_JSON_STRING   1
+#define WS_STREAM_JSON_NUMBER   2
+#define WS_STREAM_JSON_TRUE     3
+#define WS_STREAM_JSON_FALSE    4
+#define WS_STREAM_JSON_NULL     5
 
 /* more fields than this in one message are refused */
-#define NGX_WS_STREAM_JSON_KEYS     64
+#define WS_STREAM_JSON_KEYS     64
 
 /* the longest number converted */
-#define NGX_WS_STREAM_JSON_NUM_LEN  128
+#define WS_STREAM_JSON_NUM_LEN  128
 
-#define NGX_WS_STREAM_JSON_MAX_ID   9007199254740992.0      /* 2^53 */
-#define NGX_WS_STREAM_JSON_MAX_NUM  1e12
+#define WS_STREAM_JSON_MAX_ID   9007199254740992.0      /* 2^53 */
+#define WS_STREAM_JSON_MAX_NUM  1e12
 
 
 typedef struct {
     const uint8_t   *start;         /* string: between the quotes */
     const uint8_t   *end;
-    unsigned         type;          /* NGX_WS_STREAM_JSON_* */
-} ngx_ws_stream_json_value_t;
+    unsigned         type;          /* WS_STREAM_JSON_* */
+} ws_stream_json_value_t;
 
 
-/* the fields the parser knows, in the order of ngx_ws_stream_json_fields */
+/* the fields the parser knows, in the order of ws_stream_json_fields */
 
-#define NGX_WS_STREAM_F_TYPE        0
-#define NGX_WS_STREAM_F_ID          1
-#define NGX_WS_STREAM_F_T           2
-#define NGX_WS_STREAM_F_LATENCY     3
-#define NGX_WS_STREAM_F_STATE       9
-#define NGX_WS_STREAM_F_N           10
+#define WS_STREAM_F_TYPE        0
+#define WS_STREAM_F_ID          1
+#define WS_STREAM_F_T           2
+#define WS_STREAM_F_LATENCY     3
+#define WS_STREAM_F_STATE       9
+#define WS_STREAM_F_N           10
 
 
-static const char  *ngx_ws_stream_json_fields[NGX_WS_STREAM_F_N] = {
+static const char  *ws_stream_json_fields[WS_STREAM_F_N] = {
     "type", "id", "t", "latency", "buffer", "bitrate", "dropped", "decoded",
     "stalls", "state"
 };
 
 
-static const uint8_t *ngx_ws_stream_json_ws(const uint8_t *p,
+static const uint8_t *ws_stream_json_ws(const uint8_t *p,
     const uint8_t *last);
-static const uint8_t *ngx_ws_stream_json_value(const uint8_t *p,
-    const uint8_t *last, ngx_ws_stream_json_value_t *v, const char **error);
-static const uint8_t *ngx_ws_stream_json_string(const uint8_t *p,
-    const uint8_t *last, ngx_ws_stream_json_value_t *v, const char **error);
-static const uint8_t *ngx_ws_stream_json_number(const uint8_t *p,
+static const uint8_t *ws_stream_json_value(const uint8_t *p,
+    const uint8_t *last, ws_stream_json_value_t *v, const char **error);
+static const uint8_t *ws_stream_json_string(const uint8_t *p,
+    const uint8_t *last, ws_stream_json_value_t *v, const char **error);
+static const uint8_t *ws_stream_json_number(const uint8_t *p,
     const uint8_t *last);
-static int ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last,
+static int ws_stream_json_hex4(const uint8_t *p, const uint8_t *last,
     uint32_t *cp);
-static size_t ngx_ws_stream_json_utf8(const uint8_t *p, const uint8_t *last,
+static size_t ws_stream_json_utf8(const uint8_t *p, const uint8_t *last,
     uint32_t *cp);
-static uint32_t ngx_ws_stream_json_next(const uint8_t **pp,
+static uint32_t ws_stream_json_next(const uint8_t **pp,
     const uint8_t *end);
-static int ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
-    ngx_ws_stream_json_value_t *b);
-static int ngx_ws_stream_json_is(ngx_ws_stream_json_value_t *v,
+static int ws_stream_json_equal(ws_stream_json_value_t *a,
+    ws_stream_json_value_t *b);
+static int ws_stream_json_is(ws_stream_json_value_t *v,
     const char *s);
-static int ngx_ws_stream_json_double(ngx_ws_stream_json_value_t *v,
+static int ws_stream_json_double(ws_stream_json_value_t *v,
     double *d);
-static int ngx_ws_stream_json_ping(ngx_ws_stream_json_value_t *vals,
-    unsigned present, ngx_ws_stream_client_msg_t *m);
-static int ngx_ws_stream_json_report(ngx_ws_stream_json_value_t *vals,
-    unsigned present, ngx_ws_stream_client_msg_t *m);
-static int ngx_ws_stream_json_error(ngx_ws_stream_client_msg_t *m,
+static int ws_stream_json_ping(ws_stream_json_value_t *vals,
+    unsigned present, ws_stream_client_msg_t *m);
+static int ws_stream_json_report(ws_stream_json_value_t *vals,
+    unsigned present, ws_stream_client_msg_t *m);
+static int ws_stream_json_error(ws_stream_client_msg_t *m,
     const char *error);
 
 
 int
-ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
-    ngx_ws_stream_client_msg_t *m)
+ws_stream_json_parse(const uint8_t *p, size_t len,
+    ws_stream_client_msg_t *m)
 {
     size_t                       nkeys, i;
     unsigned                     present;
     const char                  *error;
     const uint8_t               *last;
-    ngx_ws_stream_json_value_t   keys[NGX_WS_STREAM_JSON_KEYS], value,
-                                 vals[NGX_WS_STREAM_F_N];
+    ws_stream_json_value_t   keys[WS_STREAM_JSON_KEYS], value,
+                                 vals[WS_STREAM_F_N];
 
-    memset(m, 0, sizeof(ngx_ws_stream_client_msg_t));
+    memset(m, 0, sizeof(ws_stream_client_msg_t));
 
     m->latency = -1;
     m->buffer = -1;
@@ -102,13 +102,13 @@ ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
     present = 0;
     error = NULL;
 
-    p = ngx_ws_stream_json_ws(p, last);
+    p = ws_stream_json_ws(p, last);
 
     if (p == last || *p != '{') {
-        return ngx_ws_stream_json_error(m, "not a JSON object");
+        return ws_stream_json_error(m, "not a JSON object");
     }
 
-    p = ngx_ws_stream_json_ws(p + 1, last);
+    p = ws_stream_json_ws(p + 1, last);
 
     if (p < last && *p == '}') {
         p++;
@@ -120,22 +120,22 @@ ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
         /* "key" */
 
         if (p == last || *p != '"') {
-            return ngx_ws_stream_json_error(m, "field name expected");
+            return ws_stream_json_error(m, "field name expected");
         }
 
-        if (nkeys == NGX_WS_STREAM_JSON_KEYS) {
-            return ngx_ws_stream_json_error(m, "too many fields");
+        if (nkeys == WS_STREAM_JSON_KEYS) {
+            return ws_stream_json_error(m, "too many fields");
         }
 
-        p = ngx_ws_stream_json_string(p, last, &keys[nkeys], &error);
+        p = ws_stream_json_string(p, last, &keys[nkeys], &error);
 
         if (p == NULL) {
-            return ngx_ws_stream_json_error(m, error);
+            return ws_stream_json_error(m, error);
         }
 
         for (i = 0; i < nkeys; i++) {
-            if (ngx_ws_stream_json_equal(&keys[i], &keys[nkeys])) {
-                return ngx_ws_stream_json_error(m, "duplicate field");
+            if (ws_stream_json_equal(&keys[i], &keys[nkeys])) {
+                return ws_stream_json_error(m, "duplicate field");
             }
         }
 
@@ -143,23 +143,23 @@ ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
 
         /* : value */
 
-        p = ngx_ws_stream_json_ws(p, last);
+        p = ws_stream_json_ws(p, last);
 
         if (p == last || *p != ':') {
-            return ngx_ws_stream_json_error(m, "colon expected");
+            return ws_stream_json_error(m, "colon expected");
         }
 
-        p = ngx_ws_stream_json_ws(p + 1, last);
+        p = ws_stream_json_ws(p + 1, last);
 
-        p = ngx_ws_stream_json_value(p, last, &value, &error);
+        p = ws_stream_json_value(p, last, &value, &error);
 
         if (p == NULL) {
-            return ngx_ws_stream_json_error(m, error);
+            return ws_stream_json_error(m, error);
         }
 
-        for (i = 0; i < NGX_WS_STREAM_F_N; i++) {
-            if (ngx_ws_stream_json_is(&keys[nkeys - 1],
-                                      ngx_ws_stream_json_fields[i]))
+        for (i = 0; i < WS_STREAM_F_N; i++) {
+            if (ws_stream_json_is(&keys[nkeys - 1],
+                                      ws_stream_json_fields[i]))
             {
                 vals[i] = value;
                 present |= 1 << i;
@@ -169,10 +169,10 @@ ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
 
         /* , or } */
 
-        p = ngx_ws_stream_json_ws(p, last);
+        p = ws_stream_json_ws(p, last);
 
         if (p == last) {
-            return ngx_ws_stream_json_error(m, "unterminated object");
+            return ws_stream_json_error(m, "unterminated object");
         }
 
         if (*p == '}') {
@@ -181,85 +181,85 @@ ngx_ws_stream_json_parse(const uint8_t *p, size_t len,
         }
 
         if (*p != ',') {
-            return ngx_ws_stream_json_error(m, "comma expected");
+            return ws_stream_json_error(m, "comma expected");
         }
 
-        p = ngx_ws_stream_json_ws(p + 1, last);
+        p = ws_stream_json_ws(p + 1, last);
     }
 
 done:
 
-    if (ngx_ws_stream_json_ws(p, last) != last) {
-        return ngx_ws_stream_json_error(m, "trailing bytes");
+    if (ws_stream_json_ws(p, last) != last) {
+        return ws_stream_json_error(m, "trailing bytes");
     }
 
-    if (!(present & (1 << NGX_WS_STREAM_F_TYPE))) {
-        return ngx_ws_stream_json_error(m, "no type");
+    if (!(present & (1 << WS_STREAM_F_TYPE))) {
+        return ws_stream_json_error(m, "no type");
     }
 
-    value = vals[NGX_WS_STREAM_F_TYPE];
+    value = vals[WS_STREAM_F_TYPE];
 
-    if (value.type != NGX_WS_STREAM_JSON_STRING) {
-        return ngx_ws_stream_json_error(m, "type is not a string");
+    if (value.type != WS_STREAM_JSON_STRING) {
+        return ws_stream_json_error(m, "type is not a string");
     }
 
-    if (ngx_ws_stream_json_is(&value, "ping")) {
-        m->type = NGX_WS_STREAM_MSG_PING;
-        return ngx_ws_stream_json_ping(vals, present, m);
+    if (ws_stream_json_is(&value, "ping")) {
+        m->type = WS_STREAM_MSG_PING;
+        return ws_stream_json_ping(vals, present, m);
     }
 
-    if (ngx_ws_stream_json_is(&value, "report")) {
-        m->type = NGX_WS_STREAM_MSG_REPORT;
-        return ngx_ws_stream_json_report(vals, present, m);
+    if (ws_stream_json_is(&value, "report")) {
+        m->type = WS_STREAM_MSG_REPORT;
+        return ws_stream_json_report(vals, present, m);
     }
 
-    return ngx_ws_stream_json_error(m, "unknown type");
+    return ws_stream_json_error(m, "unknown type");
 }
 
 
 static int
-ngx_ws_stream_json_ping(ngx_ws_stream_json_value_t *vals, unsigned present,
-    ngx_ws_stream_client_msg_t *m)
+ws_stream_json_ping(ws_stream_json_value_t *vals, unsigned present,
+    ws_stream_client_msg_t *m)
 {
     double  id, t;
 
-    if (!(present & (1 << NGX_WS_STREAM_F_ID))
-        || !(present & (1 << NGX_WS_STREAM_F_T)))
+    if (!(present & (1 << WS_STREAM_F_ID))
+        || !(present & (1 << WS_STREAM_F_T)))
     {
-        return ngx_ws_stream_json_error(m, "ping without id or t");
+        return ws_stream_json_error(m, "ping without id or t");
     }
 
-    if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_ID], &id)
-        != NGX_WS_STREAM_OK
-        || id < 0 || id > NGX_WS_STREAM_JSON_MAX_ID
+    if (ws_stream_json_double(&vals[WS_STREAM_F_ID], &id)
+        != WS_STREAM_OK
+        || id < 0 || id > WS_STREAM_JSON_MAX_ID
         || id != (double) (uint64_t) id)
     {
-        return ngx_ws_stream_json_error(m, "invalid ping id");
+        return ws_stream_json_error(m, "invalid ping id");
     }
 
-    if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_T], &t)
-        != NGX_WS_STREAM_OK)
+    if (ws_stream_json_double(&vals[WS_STREAM_F_T], &t)
+        != WS_STREAM_OK)
     {
-        return ngx_ws_stream_json_error(m, "invalid ping t");
+        return ws_stream_json_error(m, "invalid ping t");
     }
 
     m->id = (double) (uint64_t) id;
     m->t = t;
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static int
-ngx_ws_stream_json_report(ngx_ws_stream_json_value_t *vals, unsigned present,
-    ngx_ws_stream_client_msg_t *m)
+ws_stream_json_report(ws_stream_json_value_t *vals, unsigned present,
+    ws_stream_client_msg_t *m)
 {
     size_t                       n;
     double                       d, *field[6];
     uint32_t                     c;
     unsigned                     i;
     const uint8_t               *s;
-    ngx_ws_stream_json_value_t  *v;
+    ws_stream_json_value_t  *v;
 
     field[0] = &m->latency;
     field[1] = &m->buffer;
@@ -270,58 +270,58 @@ ngx_ws_stream_json_report(ngx_ws_stream_json_value_t *vals, unsigned present,
 
     for (i = 0; i < 6; i++) {
 
-        if (!(present & (1 << (NGX_WS_STREAM_F_LATENCY + i)))) {
+        if (!(present & (1 << (WS_STREAM_F_LATENCY + i)))) {
             continue;
         }
 
-        if (ngx_ws_stream_json_double(&vals[NGX_WS_STREAM_F_LATENCY + i], &d)
-            != NGX_WS_STREAM_OK
-            || d < 0 || d > NGX_WS_STREAM_JSON_MAX_NUM)
+        if (ws_stream_json_double(&vals[WS_STREAM_F_LATENCY + i], &d)
+            != WS_STREAM_OK
+            || d < 0 || d > WS_STREAM_JSON_MAX_NUM)
         {
-            return ngx_ws_stream_json_error(m, "invalid report number");
+            return ws_stream_json_error(m, "invalid report number");
         }
 
         *field[i] = d + 0.0;
     }
 
-    if (!(present & (1 << NGX_WS_STREAM_F_STATE))) {
-        return NGX_WS_STREAM_OK;
+    if (!(present & (1 << WS_STREAM_F_STATE))) {
+        return WS_STREAM_OK;
     }
 
-    v = &vals[NGX_WS_STREAM_F_STATE];
+    v = &vals[WS_STREAM_F_STATE];
 
-    if (v->type != NGX_WS_STREAM_JSON_STRING) {
-        return ngx_ws_stream_json_error(m, "invalid report state");
+    if (v->type != WS_STREAM_JSON_STRING) {
+        return ws_stream_json_error(m, "invalid report state");
     }
 
     s = v->start;
     n = 0;
 
     while (s < v->end) {
-        c = ngx_ws_stream_json_next(&s, v->end);
+        c = ws_stream_json_next(&s, v->end);
 
-        if (n == NGX_WS_STREAM_STATE_LEN - 1
+        if (n == WS_STREAM_STATE_LEN - 1
             || !((c >= 'a' && c <= 'z') || c == '_'))
         {
             m->state[0] = '\0';
-            return ngx_ws_stream_json_error(m, "invalid report state");
+            return ws_stream_json_error(m, "invalid report state");
         }
 
         m->state[n++] = (char) c;
     }
 
     if (n == 0) {
-        return ngx_ws_stream_json_error(m, "invalid report state");
+        return ws_stream_json_error(m, "invalid report state");
     }
 
     m->state[n] = '\0';
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static const uint8_t *
-ngx_ws_stream_json_ws(const uint8_t *p, const uint8_t *last)
+ws_stream_json_ws(const uint8_t *p, const uint8_t *last)
 {
     while (p < last
            && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -334,8 +334,8 @@ ngx_ws_stream_json_ws(const uint8_t *p, const uint8_t *last)
 
 
 static const uint8_t *
-ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
-    ngx_ws_stream_json_value_t *v, const char **error)
+ws_stream_json_value(const uint8_t *p, const uint8_t *last,
+    ws_stream_json_value_t *v, const char **error)
 {
     size_t  n;
 
@@ -349,7 +349,7 @@ ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
     switch (*p) {
 
     case '"':
-        return ngx_ws_stream_json_string(p, last, v, error);
+        return ws_stream_json_string(p, last, v, error);
 
     case '{':
     case '[':
@@ -357,23 +357,23 @@ ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
         return NULL;
 
     case 't':
-        v->type = NGX_WS_STREAM_JSON_TRUE;
+        v->type = WS_STREAM_JSON_TRUE;
         n = 4;
         break;
 
     case 'f':
-        v->type = NGX_WS_STREAM_JSON_FALSE;
+        v->type = WS_STREAM_JSON_FALSE;
         n = 5;
         break;
 
     case 'n':
-        v->type = NGX_WS_STREAM_JSON_NULL;
+        v->type = WS_STREAM_JSON_NULL;
         n = 4;
         break;
 
     default:
-        v->type = NGX_WS_STREAM_JSON_NUMBER;
-        v->end = ngx_ws_stream_json_number(p, last);
+        v->type = WS_STREAM_JSON_NUMBER;
+        v->end = ws_stream_json_number(p, last);
 
         if (v->end == NULL) {
             *error = "invalid value";
@@ -383,8 +383,8 @@ ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
     }
 
     if ((size_t) (last - p) < n
-        || memcmp(p, (v->type == NGX_WS_STREAM_JSON_TRUE) ? "true"
-                     : (v->type == NGX_WS_STREAM_JSON_FALSE) ? "false"
+        || memcmp(p, (v->type == WS_STREAM_JSON_TRUE) ? "true"
+                     : (v->type == WS_STREAM_JSON_FALSE) ? "false"
                      : "null", n) != 0)
     {
         *error = "invalid value";
@@ -398,7 +398,7 @@ ngx_ws_stream_json_value(const uint8_t *p, const uint8_t *last,
 
 
 static const uint8_t *
-ngx_ws_stream_json_number(const uint8_t *p, const uint8_t *last)
+ws_stream_json_number(const uint8_t *p, const uint8_t *last)
 {
     /* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 
@@ -455,15 +455,15 @@ ngx_ws_stream_json_number(const uint8_t *p, const uint8_t *last)
 
 
 static const uint8_t *
-ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
-    ngx_ws_stream_json_value_t *v, const char **error)
+ws_stream_json_string(const uint8_t *p, const uint8_t *last,
+    ws_stream_json_value_t *v, const char **error)
 {
     size_t    n;
     uint32_t  cp, lo;
 
     /* validates a string: p is at the opening quote */
 
-    v->type = NGX_WS_STREAM_JSON_STRING;
+    v->type = WS_STREAM_JSON_STRING;
     v->start = ++p;
 
     for ( ;; ) {
@@ -484,7 +484,7 @@ ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
         }
 
         if (*p >= 0x80) {
-            n = ngx_ws_stream_json_utf8(p, last, &cp);
+            n = ws_stream_json_utf8(p, last, &cp);
 
             if (n == 0) {
                 *error = "string is not UTF-8";
@@ -526,7 +526,7 @@ ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
             return NULL;
         }
 
-        if (ngx_ws_stream_json_hex4(p + 2, last, &cp) != NGX_WS_STREAM_OK) {
+        if (ws_stream_json_hex4(p + 2, last, &cp) != WS_STREAM_OK) {
             *error = "invalid string escape";
             return NULL;
         }
@@ -545,7 +545,7 @@ ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
         /* a high surrogate: a low one must follow */
 
         if (last - p < 6 || p[0] != '\\' || p[1] != 'u'
-            || ngx_ws_stream_json_hex4(p + 2, last, &lo) != NGX_WS_STREAM_OK
+            || ws_stream_json_hex4(p + 2, last, &lo) != WS_STREAM_OK
             || lo < 0xdc00 || lo > 0xdfff)
         {
             *error = "lone surrogate in string";
@@ -558,13 +558,13 @@ ngx_ws_stream_json_string(const uint8_t *p, const uint8_t *last,
 
 
 static int
-ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last, uint32_t *cp)
+ws_stream_json_hex4(const uint8_t *p, const uint8_t *last, uint32_t *cp)
 {
     size_t    i;
     uint32_t  c, v;
 
     if (last - p < 4) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
     v = 0;
@@ -579,7 +579,7 @@ ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last, uint32_t *cp)
             c = (c | 0x20) - 'a' + 10;
 
         } else {
-            return NGX_WS_STREAM_ERROR;
+            return WS_STREAM_ERROR;
         }
 
         v = (v << 4) | c;
@@ -587,12 +587,12 @@ ngx_ws_stream_json_hex4(const uint8_t *p, const uint8_t *last, uint32_t *cp)
 
     *cp = v;
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static size_t
-ngx_ws_stream_json_utf8(const uint8_t *p, const uint8_t *last, uint32_t *cp)
+ws_stream_json_utf8(const uint8_t *p, const uint8_t *last, uint32_t *cp)
 {
     size_t    n, i;
     uint32_t  c, min;
@@ -648,7 +648,7 @@ ngx_ws_stream_json_utf8(const uint8_t *p, const uint8_t *last, uint32_t *cp)
 
 
 static uint32_t
-ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
+ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
 {
     size_t          n;
     uint32_t        cp, lo;
@@ -659,7 +659,7 @@ ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
     p = *pp;
 
     if (*p != '\\') {
-        n = ngx_ws_stream_json_utf8(p, end, &cp);
+        n = ws_stream_json_utf8(p, end, &cp);
         *pp = p + (n ? n : 1);
         return n ? cp : 0xfffd;
     }
@@ -683,7 +683,7 @@ ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
         return p[1];
     }
 
-    if (ngx_ws_stream_json_hex4(p + 2, end, &cp) != NGX_WS_STREAM_OK) {
+    if (ws_stream_json_hex4(p + 2, end, &cp) != WS_STREAM_OK) {
         return 0xfffd;
     }
 
@@ -692,7 +692,7 @@ ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
     if (cp >= 0xd800 && cp <= 0xdbff) {
 
         if (end - p < 12
-            || ngx_ws_stream_json_hex4(p + 8, end, &lo) != NGX_WS_STREAM_OK)
+            || ws_stream_json_hex4(p + 8, end, &lo) != WS_STREAM_OK)
         {
             return 0xfffd;
         }
@@ -707,8 +707,8 @@ ngx_ws_stream_json_next(const uint8_t **pp, const uint8_t *end)
 
 
 static int
-ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
-    ngx_ws_stream_json_value_t *b)
+ws_stream_json_equal(ws_stream_json_value_t *a,
+    ws_stream_json_value_t *b)
 {
     const uint8_t  *p, *q;
 
@@ -716,8 +716,8 @@ ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
     q = b->start;
 
     while (p < a->end && q < b->end) {
-        if (ngx_ws_stream_json_next(&p, a->end)
-            != ngx_ws_stream_json_next(&q, b->end))
+        if (ws_stream_json_next(&p, a->end)
+            != ws_stream_json_next(&q, b->end))
         {
             return 0;
         }
@@ -728,14 +728,14 @@ ngx_ws_stream_json_equal(ngx_ws_stream_json_value_t *a,
 
 
 static int
-ngx_ws_stream_json_is(ngx_ws_stream_json_value_t *v, const char *s)
+ws_stream_json_is(ws_stream_json_value_t *v, const char *s)
 {
     const uint8_t  *p;
 
     p = v->start;
 
     while (p < v->end && *s) {
-        if (ngx_ws_stream_json_next(&p, v->end) != (uint8_t) *s++) {
+        if (ws_stream_json_next(&p, v->end) != (uint8_t) *s++) {
             return 0;
         }
     }
@@ -745,19 +745,19 @@ ngx_ws_stream_json_is(ngx_ws_stream_json_value_t *v, const char *s)
 
 
 static int
-ngx_ws_stream_json_double(ngx_ws_stream_json_value_t *v, double *d)
+ws_stream_json_double(ws_stream_json_value_t *v, double *d)
 {
-    char    buf[NGX_WS_STREAM_JSON_NUM_LEN], *end;
+    char    buf[WS_STREAM_JSON_NUM_LEN], *end;
     size_t  n;
 
-    if (v->type != NGX_WS_STREAM_JSON_NUMBER) {
-        return NGX_WS_STREAM_ERROR;
+    if (v->type != WS_STREAM_JSON_NUMBER) {
+        return WS_STREAM_ERROR;
     }
 
     n = v->end - v->start;
 
-    if (n >= NGX_WS_STREAM_JSON_NUM_LEN) {
-        return NGX_WS_STREAM_ERROR;
+    if (n >= WS_STREAM_JSON_NUM_LEN) {
+        return WS_STREAM_ERROR;
     }
 
     memcpy(buf, v->start, n);
@@ -766,17 +766,17 @@ ngx_ws_stream_json_double(ngx_ws_stream_json_value_t *v, double *d)
     *d = strtod(buf, &end);
 
     if (end != buf + n || *d != *d || *d > DBL_MAX || *d < -DBL_MAX) {
-        return NGX_WS_STREAM_ERROR;
+        return WS_STREAM_ERROR;
     }
 
-    return NGX_WS_STREAM_OK;
+    return WS_STREAM_OK;
 }
 
 
 static int
-ngx_ws_stream_json_error(ngx_ws_stream_client_msg_t *m, const char *error)
+ws_stream_json_error(ws_stream_client_msg_t *m, const char *error)
 {
     m->error = error;
 
-    return NGX_WS_STREAM_ERROR;
+    return WS_STREAM_ERROR;
 }

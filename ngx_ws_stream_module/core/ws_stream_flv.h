@@ -5,28 +5,28 @@
  * FLV audio/video tag body parsing (the payload of RTMP messages 8 and 9):
  * legacy AVC and AAC/MP3 headers, enhanced RTMP (ExVideoTagHeader) for
  * avc1/hvc1, AVC/HEVC decoder configuration records (SPS parsing is in
- * ngx_ws_stream_sps.c), AudioSpecificConfig.
+ * ws_stream_sps.c), AudioSpecificConfig.
  */
 
 
-#ifndef _NGX_WS_STREAM_FLV_H_INCLUDED_
-#define _NGX_WS_STREAM_FLV_H_INCLUDED_
+#ifndef _WS_STREAM_FLV_H_INCLUDED_
+#define _WS_STREAM_FLV_H_INCLUDED_
 
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 
 
 /* FLV codec ids */
-#define NGX_WS_STREAM_CODEC_AVC     7
-#define NGX_WS_STREAM_CODEC_HEVC    12
-#define NGX_WS_STREAM_CODEC_MP3     2
-#define NGX_WS_STREAM_CODEC_AAC     10
+#define WS_STREAM_CODEC_AVC     7
+#define WS_STREAM_CODEC_HEVC    12
+#define WS_STREAM_CODEC_MP3     2
+#define WS_STREAM_CODEC_AAC     10
 
 
 typedef struct {
-    uint8_t          track;         /* NGX_WS_STREAM_TRACK_VIDEO or AUDIO */
-    uint8_t          flags;         /* NGX_WS_STREAM_FLAG_KEY, _CONFIG */
-    uint8_t          codec;         /* NGX_WS_STREAM_CODEC_* */
+    uint8_t          track;         /* WS_STREAM_TRACK_VIDEO or AUDIO */
+    uint8_t          flags;         /* WS_STREAM_FLAG_KEY, _CONFIG */
+    uint8_t          codec;         /* WS_STREAM_CODEC_* */
     uint8_t          end;           /* video: end of sequence packet */
     int32_t          cts;           /* video: composition offset, ms */
 
@@ -38,20 +38,20 @@ typedef struct {
     char             codec_string[32];  /* RFC 6381: "avc1.64001f",
                                            "mp4a.40.2", "mp4a.6b" */
 
-    const char      *error;         /* why NGX_WS_STREAM_ERROR */
-} ngx_ws_stream_flv_info_t;
+    const char      *error;         /* why WS_STREAM_ERROR */
+} ws_stream_flv_info_t;
 
 
 /*
- * Both return NGX_WS_STREAM_OK with info filled, or NGX_WS_STREAM_ERROR
+ * Both return WS_STREAM_OK with info filled, or WS_STREAM_ERROR
  * with info->error set to a short static sentence (truncated tag,
  * unsupported codec, malformed configuration record).  They never read
  * past p + len.
  */
-int ngx_ws_stream_flv_parse_video(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info);
-int ngx_ws_stream_flv_parse_audio(const uint8_t *p, size_t len,
-    ngx_ws_stream_flv_info_t *info);
+int ws_stream_flv_parse_video(const uint8_t *p, size_t len,
+    ws_stream_flv_info_t *info);
+int ws_stream_flv_parse_audio(const uint8_t *p, size_t len,
+    ws_stream_flv_info_t *info);
 
 
-#endif /* _NGX_WS_STREAM_FLV_H_INCLUDED_ */
+#endif /* _WS_STREAM_FLV_H_INCLUDED_ */

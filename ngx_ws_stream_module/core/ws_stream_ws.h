@@ -7,41 +7,41 @@
  */
 
 
-#ifndef _NGX_WS_STREAM_WS_H_INCLUDED_
-#define _NGX_WS_STREAM_WS_H_INCLUDED_
+#ifndef _WS_STREAM_WS_H_INCLUDED_
+#define _WS_STREAM_WS_H_INCLUDED_
 
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 
 
-#define NGX_WS_STREAM_WS_CONT       0x0
-#define NGX_WS_STREAM_WS_TEXT       0x1
-#define NGX_WS_STREAM_WS_BINARY     0x2
-#define NGX_WS_STREAM_WS_CLOSE      0x8
-#define NGX_WS_STREAM_WS_PING       0x9
-#define NGX_WS_STREAM_WS_PONG       0xa
+#define WS_STREAM_WS_CONT       0x0
+#define WS_STREAM_WS_TEXT       0x1
+#define WS_STREAM_WS_BINARY     0x2
+#define WS_STREAM_WS_CLOSE      0x8
+#define WS_STREAM_WS_PING       0x9
+#define WS_STREAM_WS_PONG       0xa
 
-#define NGX_WS_STREAM_WS_MAX_HDR    10
+#define WS_STREAM_WS_MAX_HDR    10
 
 /* close codes */
-#define NGX_WS_STREAM_CLOSE_NORMAL      1000
-#define NGX_WS_STREAM_CLOSE_GOING_AWAY  1001
-#define NGX_WS_STREAM_CLOSE_PROTOCOL    1002
-#define NGX_WS_STREAM_CLOSE_DATA        1003
-#define NGX_WS_STREAM_CLOSE_INVALID     1007
-#define NGX_WS_STREAM_CLOSE_POLICY      1008
-#define NGX_WS_STREAM_CLOSE_TOO_BIG     1009
-#define NGX_WS_STREAM_CLOSE_INTERNAL    1011
+#define WS_STREAM_CLOSE_NORMAL      1000
+#define WS_STREAM_CLOSE_GOING_AWAY  1001
+#define WS_STREAM_CLOSE_PROTOCOL    1002
+#define WS_STREAM_CLOSE_DATA        1003
+#define WS_STREAM_CLOSE_INVALID     1007
+#define WS_STREAM_CLOSE_POLICY      1008
+#define WS_STREAM_CLOSE_TOO_BIG     1009
+#define WS_STREAM_CLOSE_INTERNAL    1011
 
 /* parser result: a complete message is available */
-#define NGX_WS_STREAM_WS_MESSAGE    1
+#define WS_STREAM_WS_MESSAGE    1
 
 
 /*
  * Writes an unmasked server frame header with FIN set into buf (at least
- * NGX_WS_STREAM_WS_MAX_HDR bytes); returns its length: 2, 4 or 10.
+ * WS_STREAM_WS_MAX_HDR bytes); returns its length: 2, 4 or 10.
  */
-size_t ngx_ws_stream_ws_header(uint8_t *buf, unsigned opcode, uint64_t len);
+size_t ws_stream_ws_header(uint8_t *buf, unsigned opcode, uint64_t len);
 
 
 typedef struct {
@@ -66,10 +66,10 @@ typedef struct {
     size_t           ctl_len;
     unsigned         utf8_state;    /* incremental UTF-8 check of text */
 
-    /* set on NGX_WS_STREAM_ERROR */
+    /* set on WS_STREAM_ERROR */
     unsigned         close_code;    /* 1002, 1007 or 1009 */
     const char      *error;         /* short static sentence */
-} ngx_ws_stream_ws_parser_t;
+} ws_stream_ws_parser_t;
 
 
 typedef struct {
@@ -77,20 +77,20 @@ typedef struct {
     const uint8_t   *data;          /* unmasked payload */
     size_t           len;
     unsigned         close_code;    /* CLOSE: code sent, 1005 if none */
-} ngx_ws_stream_ws_msg_t;
+} ws_stream_ws_msg_t;
 
 
 /*
  * Sets the private state to the start of a frame; keeps buf and max.
  */
-void ngx_ws_stream_ws_parser_init(ngx_ws_stream_ws_parser_t *p);
+void ws_stream_ws_parser_init(ws_stream_ws_parser_t *p);
 
 /*
  * Consumes bytes from *pos up to last.  Returns:
- *   NGX_WS_STREAM_WS_MESSAGE  a complete message in *msg (valid until the
+ *   WS_STREAM_WS_MESSAGE  a complete message in *msg (valid until the
  *                             next call); *pos points past what was used;
- *   NGX_WS_STREAM_AGAIN       all bytes consumed, need more;
- *   NGX_WS_STREAM_ERROR       protocol violation: p->close_code, p->error.
+ *   WS_STREAM_AGAIN       all bytes consumed, need more;
+ *   WS_STREAM_ERROR       protocol violation: p->close_code, p->error.
  * Violations: unmasked frame (1002), reserved bits or opcodes (1002),
  * fragmented or over-125-byte control frame (1002), continuation without
  * a start or a new data frame inside a fragmented message (1002),
@@ -99,18 +99,18 @@ void ngx_ws_stream_ws_parser_init(ngx_ws_stream_ws_parser_t *p);
  * (1007), close frame with a 1-byte payload, an invalid code or a reason
  * that is not UTF-8 (1002/1007).
  */
-int ngx_ws_stream_ws_parse(ngx_ws_stream_ws_parser_t *p, const uint8_t **pos,
-    const uint8_t *last, ngx_ws_stream_ws_msg_t *msg);
+int ws_stream_ws_parse(ws_stream_ws_parser_t *p, const uint8_t **pos,
+    const uint8_t *last, ws_stream_ws_msg_t *msg);
 
 /*
  * Whether a Sec-WebSocket-Protocol header value (comma separated tokens,
  * optional white space) offers the protocol "want".
  */
-int ngx_ws_stream_ws_offers(const uint8_t *value, size_t len,
+int ws_stream_ws_offers(const uint8_t *value, size_t len,
     const char *want);
 
 /* 1 if the bytes are valid UTF-8 (no overlongs, no surrogates) */
-int ngx_ws_stream_ws_utf8(const uint8_t *p, size_t len);
+int ws_stream_ws_utf8(const uint8_t *p, size_t len);
 
 
-#endif /* _NGX_WS_STREAM_WS_H_INCLUDED_ */
+#endif /* _WS_STREAM_WS_H_INCLUDED_ */

@@ -7,11 +7,11 @@
  */
 
 
-#ifndef _NGX_WS_STREAM_SPS_H_INCLUDED_
-#define _NGX_WS_STREAM_SPS_H_INCLUDED_
+#ifndef _WS_STREAM_SPS_H_INCLUDED_
+#define _WS_STREAM_SPS_H_INCLUDED_
 
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 
 
 typedef struct {
@@ -19,7 +19,7 @@ typedef struct {
     size_t           len;           /* bytes */
     size_t           pos;           /* bits */
     unsigned         err;
-} ngx_ws_stream_bits_t;
+} ws_stream_bits_t;
 
 
 /*
@@ -27,28 +27,28 @@ typedef struct {
  * err, returns 0 and leaves the position at the end; callers check err
  * once after a run of reads.
  */
-void ngx_ws_stream_bits_init(ngx_ws_stream_bits_t *b, const uint8_t *p,
+void ws_stream_bits_init(ws_stream_bits_t *b, const uint8_t *p,
     size_t len);
 /* n up to 32 bits */
-uint32_t ngx_ws_stream_bits_read(ngx_ws_stream_bits_t *b, unsigned n);
-void ngx_ws_stream_bits_skip(ngx_ws_stream_bits_t *b, size_t n);
+uint32_t ws_stream_bits_read(ws_stream_bits_t *b, unsigned n);
+void ws_stream_bits_skip(ws_stream_bits_t *b, size_t n);
 /* exp-Golomb ue(v) and se(v); more than 31 leading zero bits set err */
-uint32_t ngx_ws_stream_bits_ue(ngx_ws_stream_bits_t *b);
-int32_t ngx_ws_stream_bits_se(ngx_ws_stream_bits_t *b);
+uint32_t ws_stream_bits_ue(ws_stream_bits_t *b);
+int32_t ws_stream_bits_se(ws_stream_bits_t *b);
 
 /*
  * The cropped picture size from an H.264 SPS NAL unit (p starts with the
  * NAL header, type 7; emulation prevention bytes still in).  Returns
- * NGX_WS_STREAM_OK with *width and *height set, or NGX_WS_STREAM_ERROR
+ * WS_STREAM_OK with *width and *height set, or WS_STREAM_ERROR
  * for a malformed SPS, leaving them unchanged.
  */
-int ngx_ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
+int ws_stream_avc_sps(const uint8_t *p, size_t len, uint32_t *width,
     uint32_t *height);
 /*
  * The same for an H.265 SPS NAL unit (two-byte NAL header, type 33).
  */
-int ngx_ws_stream_hevc_sps(const uint8_t *p, size_t len, uint32_t *width,
+int ws_stream_hevc_sps(const uint8_t *p, size_t len, uint32_t *width,
     uint32_t *height);
 
 
-#endif /* _NGX_WS_STREAM_SPS_H_INCLUDED_ */
+#endif /* _WS_STREAM_SPS_H_INCLUDED_ */

@@ -8,8 +8,8 @@
  */
 
 
-#ifndef _NGX_WS_STREAM_CORE_H_INCLUDED_
-#define _NGX_WS_STREAM_CORE_H_INCLUDED_
+#ifndef _WS_STREAM_CORE_H_INCLUDED_
+#define _WS_STREAM_CORE_H_INCLUDED_
 
 
 #include <stddef.h>
@@ -17,41 +17,41 @@
 #include <string.h>
 
 
-#define NGX_WS_STREAM_OK          0
-#define NGX_WS_STREAM_ERROR      -1
-#define NGX_WS_STREAM_AGAIN      -2
+#define WS_STREAM_OK          0
+#define WS_STREAM_ERROR      -1
+#define WS_STREAM_AGAIN      -2
 
 
 /* tracks and flags of a media message (docs/protocol.md) */
 
-#define NGX_WS_STREAM_TRACK_VIDEO   0x01
-#define NGX_WS_STREAM_TRACK_AUDIO   0x02
-#define NGX_WS_STREAM_TRACK_DATA    0x03
-#define NGX_WS_STREAM_TRACK_MASK    0x0f
+#define WS_STREAM_TRACK_VIDEO   0x01
+#define WS_STREAM_TRACK_AUDIO   0x02
+#define WS_STREAM_TRACK_DATA    0x03
+#define WS_STREAM_TRACK_MASK    0x0f
 
-#define NGX_WS_STREAM_FLAG_KEY      0x10
-#define NGX_WS_STREAM_FLAG_CONFIG   0x20
+#define WS_STREAM_FLAG_KEY      0x10
+#define WS_STREAM_FLAG_CONFIG   0x20
 
 /* byte 0 track/flags, dts u32, cts s24, ingest wall-clock u48 */
-#define NGX_WS_STREAM_MEDIA_HDR     14
+#define WS_STREAM_MEDIA_HDR     14
 
 
 static inline uint32_t
-ngx_ws_stream_rb16(const uint8_t *p)
+ws_stream_rb16(const uint8_t *p)
 {
     return ((uint32_t) p[0] << 8) | p[1];
 }
 
 
 static inline uint32_t
-ngx_ws_stream_rb24(const uint8_t *p)
+ws_stream_rb24(const uint8_t *p)
 {
     return ((uint32_t) p[0] << 16) | ((uint32_t) p[1] << 8) | p[2];
 }
 
 
 static inline uint32_t
-ngx_ws_stream_rb32(const uint8_t *p)
+ws_stream_rb32(const uint8_t *p)
 {
     return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
            | ((uint32_t) p[2] << 8) | p[3];
@@ -59,7 +59,7 @@ ngx_ws_stream_rb32(const uint8_t *p)
 
 
 static inline uint8_t *
-ngx_ws_stream_wb(uint8_t *p, uint64_t v, size_t n)
+ws_stream_wb(uint8_t *p, uint64_t v, size_t n)
 {
     size_t  i;
 
@@ -72,4 +72,4 @@ ngx_ws_stream_wb(uint8_t *p, uint64_t v, size_t n)
 }
 
 
-#endif /* _NGX_WS_STREAM_CORE_H_INCLUDED_ */
+#endif /* _WS_STREAM_CORE_H_INCLUDED_ */

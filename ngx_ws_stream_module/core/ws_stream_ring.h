@@ -10,35 +10,35 @@
  */
 
 
-#ifndef _NGX_WS_STREAM_RING_H_INCLUDED_
-#define _NGX_WS_STREAM_RING_H_INCLUDED_
+#ifndef _WS_STREAM_RING_H_INCLUDED_
+#define _WS_STREAM_RING_H_INCLUDED_
 
 
-#include "ngx_ws_stream_core.h"
+#include "ws_stream_core.h"
 
 
-#define NGX_WS_STREAM_RING_KEYS     64      /* keyframe index entries */
-#define NGX_WS_STREAM_RING_MIN      4096
+#define WS_STREAM_RING_KEYS     64      /* keyframe index entries */
+#define WS_STREAM_RING_MIN      4096
 
 /* record types */
-#define NGX_WS_STREAM_REC_PAD       1
-#define NGX_WS_STREAM_REC_MEDIA     2       /* media or codec config */
-#define NGX_WS_STREAM_REC_NOTICE    3       /* text notice (offline...) */
+#define WS_STREAM_REC_PAD       1
+#define WS_STREAM_REC_MEDIA     2       /* media or codec config */
+#define WS_STREAM_REC_NOTICE    3       /* text notice (offline...) */
 
-/* ngx_ws_stream_ring_read() results besides OK and AGAIN */
-#define NGX_WS_STREAM_RING_BEHIND   1
+/* ws_stream_ring_read() results besides OK and AGAIN */
+#define WS_STREAM_RING_BEHIND   1
 
 
 typedef struct {
     uint32_t         size;          /* the whole record, multiple of 8 */
-    uint8_t          type;          /* NGX_WS_STREAM_REC_* */
+    uint8_t          type;          /* WS_STREAM_REC_* */
     uint8_t          kind;          /* media: track | KEY | CONFIG */
     uint16_t         reserved;
     uint32_t         len;           /* bytes of the frame that follows */
     uint32_t         dts;
     uint64_t         ingest;        /* wall clock, ms */
     uint64_t         seq;           /* record number in this ring */
-} ngx_ws_stream_rec_t;
+} ws_stream_rec_t;
 
 
 typedef struct {
@@ -49,8 +49,8 @@ typedef struct {
                                        overwritten count as behind */
     uint64_t         seq;           /* records committed */
     uint64_t         nkeys;         /* sync points committed */
-    uint64_t         keys[NGX_WS_STREAM_RING_KEYS];
-    uint64_t         key_seq[NGX_WS_STREAM_RING_KEYS];
+    uint64_t         keys[WS_STREAM_RING_KEYS];
+    uint64_t         key_seq[WS_STREAM_RING_KEYS];
 
     /* the writer's pending record */
     uint64_t         wpos;
@@ -58,71 +58,71 @@ typedef struct {
     uint64_t         wlen;
 
     uint8_t         *data;
-} ngx_ws_stream_ring_t;
+} ws_stream_ring_t;
 
 
 /* where a reader is and what it has seen */
 typedef struct {
     uint64_t         pos;
     uint64_t         seq;           /* of the record at pos, or
-                                       NGX_WS_STREAM_SEQ_UNKNOWN */
-} ngx_ws_stream_cursor_t;
+                                       WS_STREAM_SEQ_UNKNOWN */
+} ws_stream_cursor_t;
 
 
-#define NGX_WS_STREAM_SEQ_UNKNOWN   UINT64_MAX
+#define WS_STREAM_SEQ_UNKNOWN   UINT64_MAX
 
 
 /* size is rounded down to a multiple of 8 */
-void ngx_ws_stream_ring_init(ngx_ws_stream_ring_t *ring, uint8_t *data,
+void ws_stream_ring_init(ws_stream_ring_t *ring, uint8_t *data,
     size_t size);
 
 /* the largest frame a ring of this size takes */
-size_t ngx_ws_stream_ring_max_frame(ngx_ws_stream_ring_t *ring);
+size_t ws_stream_ring_max_frame(ws_stream_ring_t *ring);
 
 /*
  * Writer: makes room for a frame of len bytes (moving tail past the
  * records it will overwrite) and returns where to write the frame, or
- * NULL if len is larger than ngx_ws_stream_ring_max_frame().
+ * NULL if len is larger than ws_stream_ring_max_frame().
  */
-uint8_t *ngx_ws_stream_ring_reserve(ngx_ws_stream_ring_t *ring, size_t len);
+uint8_t *ws_stream_ring_reserve(ws_stream_ring_t *ring, size_t len);
 
 /*
  * Writer: completes the reserved record and publishes it.  A sync point
  * is where a new reader may start (a video keyframe, or any audio frame
  * of a stream without video).
  */
-void ngx_ws_stream_ring_commit(ngx_ws_stream_ring_t *ring, unsigned type,
+void ws_stream_ring_commit(ws_stream_ring_t *ring, unsigned type,
     unsigned kind, uint32_t dts, uint64_t ingest, int sync);
 
 /*
  * Reader: the newest sync point that is not about to be overwritten, or
  * head if there is none; returns 1 when it is a sync point, 0 for head.
  */
-int ngx_ws_stream_ring_start(ngx_ws_stream_ring_t *ring,
-    ngx_ws_stream_cursor_t *cur);
+int ws_stream_ring_start(ws_stream_ring_t *ring,
+    ws_stream_cursor_t *cur);
 
 /*
- * Reader: the record at cur->pos.  NGX_WS_STREAM_OK: *rec is a copy of its
+ * Reader: the record at cur->pos.  WS_STREAM_OK: *rec is a copy of its
  * header, *frame points at its frame in the ring and cur->pos/seq are NOT
- * moved (call ngx_ws_stream_ring_next() once the frame is used);
- * NGX_WS_STREAM_AGAIN: nothing new; NGX_WS_STREAM_RING_BEHIND: the reader
+ * moved (call ws_stream_ring_next() once the frame is used);
+ * WS_STREAM_AGAIN: nothing new; WS_STREAM_RING_BEHIND: the reader
  * lost or is about to lose data and must restart from
- * ngx_ws_stream_ring_start().
+ * ws_stream_ring_start().
  */
-int ngx_ws_stream_ring_read(ngx_ws_stream_ring_t *ring,
-    ngx_ws_stream_cursor_t *cur, ngx_ws_stream_rec_t *rec,
+int ws_stream_ring_read(ws_stream_ring_t *ring,
+    ws_stream_cursor_t *cur, ws_stream_rec_t *rec,
     const uint8_t **frame);
 
-void ngx_ws_stream_ring_next(ngx_ws_stream_cursor_t *cur,
-    ngx_ws_stream_rec_t *rec);
+void ws_stream_ring_next(ws_stream_cursor_t *cur,
+    ws_stream_rec_t *rec);
 
 /*
  * Reader: whether bytes from pos on were left untouched up to now; call
- * after using bytes that ngx_ws_stream_ring_read() pointed at.
+ * after using bytes that ws_stream_ring_read() pointed at.
  */
-int ngx_ws_stream_ring_intact(ngx_ws_stream_ring_t *ring, uint64_t pos);
+int ws_stream_ring_intact(ws_stream_ring_t *ring, uint64_t pos);
 
-uint64_t ngx_ws_stream_ring_head(ngx_ws_stream_ring_t *ring);
+uint64_t ws_stream_ring_head(ws_stream_ring_t *ring);
 
 
-#endif /* _NGX_WS_STREAM_RING_H_INCLUDED_ */
+#endif /* _WS_STREAM_RING_H_INCLUDED_ */
