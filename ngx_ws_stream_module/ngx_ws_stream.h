@@ -94,6 +94,11 @@ typedef struct {
     ngx_atomic_t             torn;          /* viewers closed because
                                                their bytes were
                                                overwritten while sent */
+
+    /* bumped by every change a waiter may act on (records, offline,
+     * retired): a woken worker wakes only the waiters of streams whose
+     * count moved */
+    ngx_atomic_t             changes;
 } ngx_ws_stream_entry_t;
 
 
@@ -105,6 +110,28 @@ typedef struct {
 
 
 typedef struct ngx_ws_stream_viewer_s  ngx_ws_stream_viewer_t;
+typedef struct ngx_ws_stream_waiter_s  ngx_ws_stream_waiter_t;
+
+
+/*
+ * Anything in a worker that waits on a stream (a WebSocket viewer, the
+ * parked HLS requests of a stream) is a waiter: woken once per change of
+ * the stream, whatever process made it.
+ */
+
+struct ngx_ws_stream_waiter_s {
+    ngx_queue_t              queue;         /* in its stream's waiters */
+    void                   (*wake)(ngx_ws_stream_waiter_t *w);
+};
+
+
+/* a stream as seen by this worker */
+typedef struct {
+    ngx_queue_t              waiters;
+    ngx_queue_t              active;        /* in zone->active while it
+                                               has waiters */
+    ngx_atomic_uint_t        seen;          /* entry's changes acted on */
+} ngx_ws_stream_local_t;
 
 
 /* one per zone and cycle, in the cycle's memory */
@@ -119,7 +146,8 @@ typedef struct {
 
     /* this worker */
     ngx_int_t                proc;          /* record index, -1 none */
-    ngx_queue_t             *local;         /* per stream: its viewers */
+    ngx_ws_stream_local_t   *local;         /* per stream */
+    ngx_queue_t              active;        /* streams with waiters */
     uint64_t                 wake;          /* processes to wake */
     ngx_event_t              wake_event;
 } ngx_ws_stream_zone_t;
@@ -139,7 +167,8 @@ ngx_ws_stream_zone_t *ngx_ws_stream_zone_get(ngx_conf_t *cf,
     ngx_str_t *name);
 ngx_int_t ngx_ws_stream_check_rtmp(ngx_conf_t *cf);
 ngx_int_t ngx_ws_stream_zones_declared(ngx_conf_t *cf);
-void ngx_ws_stream_wake_flush(ngx_event_t *ev);
+ngx_ws_stream_zone_t *ngx_ws_stream_zone_next(ngx_cycle_t *cycle,
+    ngx_list_part_t **part, ngx_uint_t *i);
 uint64_t ngx_ws_stream_now_ms(void);
 
 /* ngx_ws_stream_shm.c */
@@ -157,13 +186,28 @@ ngx_int_t ngx_ws_stream_set_conf(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     ngx_uint_t which, u_char *frame, size_t len, ngx_log_t *log);
 void ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     const char *json, ngx_uint_t kind);
-void ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 void ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);
 
 /* ngx_ws_stream_viewer.c */
 ngx_int_t ngx_ws_stream_handler(ngx_http_request_t *r);
-void ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone);
+
+/* ngx_ws_stream_wake.c */
+ngx_int_t ngx_ws_stream_wake_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_ws_stream_wake_init_process(ngx_cycle_t *cycle,
+    ngx_uint_t slot);
+void ngx_ws_stream_wake_stop(void);
+void ngx_ws_stream_wake_exit_master(void);
+ngx_int_t ngx_ws_stream_local_init(ngx_ws_stream_zone_t *zone,
+    ngx_log_t *log);
+void ngx_ws_stream_waiter_add(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
+    ngx_ws_stream_waiter_t *w);
+void ngx_ws_stream_waiter_del(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
+    ngx_ws_stream_waiter_t *w);
+void ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_wake_mask(ngx_ws_stream_zone_t *zone, uint64_t mask);
+void ngx_ws_stream_wake_flush(ngx_event_t *ev);
+void ngx_ws_stream_wake_local(ngx_ws_stream_zone_t *zone, ngx_uint_t all);
 
 
 extern ngx_module_t  ngx_ws_stream_module;

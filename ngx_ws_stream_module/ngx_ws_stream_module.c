@@ -3,7 +3,7 @@
  * Copyright (C) ngx_ws_stream authors
  *
  * The HTTP half of the module: the shared zone, the WebSocket location's
- * directives, and the wake-up of workers after the ring has grown.
+ * directives, the process life cycle and the janitor timer.
  */
 
 
@@ -11,7 +11,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <dlfcn.h>
-#include <sys/eventfd.h>
 
 #include "ngx_ws_stream.h"
 
@@ -26,12 +25,8 @@ static char *ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_ws_stream_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_stream_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_stream_exit_process(ngx_cycle_t *cycle);
-static void ngx_ws_stream_wake_stop(void);
 static void ngx_ws_stream_exit_master(ngx_cycle_t *cycle);
-static void ngx_ws_stream_wake_handler(ngx_event_t *ev);
 static void ngx_ws_stream_janitor_handler(ngx_event_t *ev);
-static ngx_ws_stream_zone_t *ngx_ws_stream_zone_next(ngx_cycle_t *cycle,
-    ngx_list_part_t **part, ngx_uint_t *i);
 
 
 static ngx_conf_num_bounds_t  ngx_ws_stream_max_message_bounds = {
@@ -111,15 +106,6 @@ ngx_module_t  ngx_ws_stream_module = {
 };
 
 
-/*
- * One eventfd per worker slot, made by the master before the first fork
- * and kept across reloads: a worker of the old generation that still
- * holds a publisher must be able to wake the viewers of the new one.
- */
-static int           *ngx_ws_stream_wake_fds;
-static ngx_uint_t     ngx_ws_stream_nwake;
-
-static ngx_connection_t  *ngx_ws_stream_wake_conn;
 static ngx_event_t        ngx_ws_stream_janitor_event;
 
 
@@ -307,7 +293,7 @@ ngx_ws_stream_zone_get(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
-static ngx_ws_stream_zone_t *
+ngx_ws_stream_zone_t *
 ngx_ws_stream_zone_next(ngx_cycle_t *cycle, ngx_list_part_t **part,
     ngx_uint_t *i)
 {
@@ -476,61 +462,15 @@ ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_ws_stream_init_module(ngx_cycle_t *cycle)
 {
-    int              *fds;
-    ngx_uint_t        n, i;
-    ngx_core_conf_t  *ccf;
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    n = (ccf->master && ccf->worker_processes > 0) ? ccf->worker_processes
-                                                    : 1;
-
-    if (n <= ngx_ws_stream_nwake) {
-        return NGX_OK;
-    }
-
-    fds = ngx_alloc(n * sizeof(int), cycle->log);
-    if (fds == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-
-        if (i < ngx_ws_stream_nwake) {
-            fds[i] = ngx_ws_stream_wake_fds[i];
-            continue;
-        }
-
-        fds[i] = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
-
-        if (fds[i] == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          "ws_stream: eventfd() failed");
-            while (i-- > ngx_ws_stream_nwake) {
-                close(fds[i]);
-            }
-            ngx_free(fds);
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_ws_stream_wake_fds) {
-        ngx_free(ngx_ws_stream_wake_fds);
-    }
-
-    ngx_ws_stream_wake_fds = fds;
-    ngx_ws_stream_nwake = n;
-
-    return NGX_OK;
+    return ngx_ws_stream_wake_init_module(cycle);
 }
 
 
 static ngx_int_t
 ngx_ws_stream_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t             i, slot, s;
+    ngx_uint_t             i, slot;
     ngx_list_part_t       *part;
-    ngx_connection_t      *c;
     ngx_ws_stream_zone_t  *zone;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -548,19 +488,9 @@ ngx_ws_stream_init_process(ngx_cycle_t *cycle)
             continue;
         }
 
-        zone->local = ngx_alloc(zone->streams * sizeof(ngx_queue_t),
-                                cycle->log);
-        if (zone->local == NULL) {
+        if (ngx_ws_stream_local_init(zone, cycle->log) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        for (s = 0; s < zone->streams; s++) {
-            ngx_queue_init(&zone->local[s]);
-        }
-
-        zone->wake_event.handler = ngx_ws_stream_wake_flush;
-        zone->wake_event.data = zone;
-        zone->wake_event.log = cycle->log;
 
         if (ngx_ws_stream_proc_register(zone, cycle->log) != NGX_OK) {
             ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
@@ -572,24 +502,8 @@ ngx_ws_stream_init_process(ngx_cycle_t *cycle)
 
     slot = (ngx_process == NGX_PROCESS_WORKER) ? (ngx_uint_t) ngx_worker : 0;
 
-    if (slot < ngx_ws_stream_nwake) {
-        c = ngx_get_connection(ngx_ws_stream_wake_fds[slot], cycle->log);
-        if (c == NULL) {
-            return NGX_ERROR;
-        }
-
-        c->read->handler = ngx_ws_stream_wake_handler;
-        c->read->log = cycle->log;
-        c->data = NULL;
-
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT)
-            != NGX_OK)
-        {
-            ngx_free_connection(c);
-            return NGX_ERROR;
-        }
-
-        ngx_ws_stream_wake_conn = c;
+    if (ngx_ws_stream_wake_init_process(cycle, slot) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_ws_stream_janitor_event.handler = ngx_ws_stream_janitor_handler;
@@ -609,120 +523,10 @@ ngx_ws_stream_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/*
- * A worker that is shutting down has closed its viewers; it must stop
- * reading the eventfd it shares with the new worker of its slot: epoll
- * re-checks readiness when it reports an edge, so a counter the old worker
- * has already read would never wake the new one.
- */
-
-static void
-ngx_ws_stream_wake_stop(void)
-{
-    ngx_connection_t  *c;
-
-    c = ngx_ws_stream_wake_conn;
-
-    if (c) {
-        /* the descriptor stays open in the master for the next workers */
-        ngx_del_event(c->read, NGX_READ_EVENT, 0);
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
-        ngx_ws_stream_wake_conn = NULL;
-    }
-}
-
-
 static void
 ngx_ws_stream_exit_master(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
-
-    for (i = 0; i < ngx_ws_stream_nwake; i++) {
-        close(ngx_ws_stream_wake_fds[i]);
-    }
-
-    ngx_free(ngx_ws_stream_wake_fds);
-    ngx_ws_stream_wake_fds = NULL;
-    ngx_ws_stream_nwake = 0;
-}
-
-
-/* posted by the writer: one wake-up per process per burst of records */
-
-void
-ngx_ws_stream_wake_flush(ngx_event_t *ev)
-{
-    ngx_ws_stream_zone_t *zone = ev->data;
-
-    uint64_t     one, mask;
-    ngx_uint_t   i, slot;
-
-    mask = zone->wake;
-    zone->wake = 0;
-
-    one = 1;
-
-    for (i = 0; mask; i++, mask >>= 1) {
-
-        if (!(mask & 1)) {
-            continue;
-        }
-
-        if ((ngx_int_t) i == zone->proc) {
-            ngx_ws_stream_viewers_wake(zone);
-            continue;
-        }
-
-        slot = zone->sh->procs[i].slot;
-
-        if (slot >= ngx_ws_stream_nwake
-            || zone->sh->procs[i].pid == 0)
-        {
-            continue;
-        }
-
-        if (write(ngx_ws_stream_wake_fds[slot], &one, sizeof(one)) == -1
-            && ngx_errno != NGX_EAGAIN)
-        {
-            ngx_log_error(NGX_LOG_ALERT, ev->log, ngx_errno,
-                          "ws_stream: write() to eventfd failed");
-        }
-    }
-}
-
-
-static void
-ngx_ws_stream_wake_handler(ngx_event_t *ev)
-{
-    uint64_t               n;
-    ngx_uint_t             i;
-    ngx_list_part_t       *part;
-    ngx_connection_t      *c;
-    ngx_ws_stream_zone_t  *zone;
-
-    c = ev->data;
-
-    if (ngx_exiting) {
-        ngx_ws_stream_wake_stop();
-        return;
-    }
-
-    /* the counter is shared with workers of other generations: whoever
-     * reads first resets it, everyone woken looks at its viewers */
-
-    while (read(c->fd, &n, sizeof(n)) > 0) { /* void */ }
-
-    part = NULL;
-    i = 0;
-
-    while ((zone = ngx_ws_stream_zone_next((ngx_cycle_t *) ngx_cycle, &part,
-                                           &i)))
-    {
-        if (zone->local) {
-            ngx_ws_stream_viewers_wake(zone);
-        }
-    }
+    ngx_ws_stream_wake_exit_master();
 }
 
 
@@ -743,8 +547,9 @@ ngx_ws_stream_janitor_handler(ngx_event_t *ev)
             continue;
         }
 
-        /* also lets viewers of retired rings leave them */
-        ngx_ws_stream_viewers_wake(zone);
+        /* every waiter, changed or not: viewers of retired rings leave
+         * them, parked requests see their time */
+        ngx_ws_stream_wake_local(zone, 1);
         ngx_ws_stream_janitor(zone, ev->log);
     }
 

@@ -566,21 +566,6 @@ ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 }
 
 
-void
-ngx_ws_stream_wake(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
-{
-    ngx_ws_stream_entry_t  *e;
-
-    e = &zone->sh->streams[i];
-
-    zone->wake |= __atomic_load_n(&e->mask, __ATOMIC_ACQUIRE);
-
-    if (zone->wake && zone->local && !zone->wake_event.posted) {
-        ngx_post_event(&zone->wake_event, &ngx_posted_events);
-    }
-}
-
-
 /* a viewer leaves the ring; the last one out frees a retired ring */
 
 void
@@ -651,6 +636,7 @@ ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
             e->pub = NGX_WS_STREAM_PUB_NONE;
             e->pub_pid = 0;
             e->gone = ngx_current_msec;
+            (void) ngx_atomic_fetch_add(&e->changes, 1);
             wake |= e->mask;
         }
 
@@ -658,6 +644,7 @@ ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
             && ngx_current_msec - e->gone >= e->grace)
         {
             e->retired = 1;
+            (void) ngx_atomic_fetch_add(&e->changes, 1);
             wake |= e->mask;
         }
 
@@ -667,10 +654,6 @@ ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (wake) {
-        zone->wake |= wake;
-
-        if (!zone->wake_event.posted) {
-            ngx_post_event(&zone->wake_event, &ngx_posted_events);
-        }
+        ngx_ws_stream_wake_mask(zone, wake);
     }
 }

@@ -16,6 +16,7 @@
 
 
 static void ngx_ws_stream_viewer_cleanup(void *data);
+static void ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w);
 static void ngx_ws_stream_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
     ws_stream_ws_msg_t *msg);
@@ -69,7 +70,8 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     v->conf = wlcf;
     v->stream = stream;
 
-    ngx_queue_insert_tail(&v->zone->local[stream], &v->queue);
+    v->waiter.wake = ngx_ws_stream_viewer_wake;
+    ngx_ws_stream_waiter_add(v->zone, stream, &v->waiter);
 
     cln->handler = ngx_ws_stream_viewer_cleanup;
     cln->data = v;
@@ -137,7 +139,7 @@ ngx_ws_stream_viewer_cleanup(void *data)
 
     ngx_ws_stream_leave_ring(v);
 
-    ngx_queue_remove(&v->queue);
+    ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);
     ngx_ws_stream_entry_put(v->zone, v->stream);
 
     if (v->out) {
@@ -253,37 +255,27 @@ ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v)
 
 /* the writer appended records or the stream changed */
 
-void
-ngx_ws_stream_viewers_wake(ngx_ws_stream_zone_t *zone)
+/* the stream changed: send what is new */
+
+static void
+ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
 {
-    ngx_uint_t               s;
-    ngx_queue_t             *q, *next;
     ngx_connection_t        *c;
     ngx_ws_stream_viewer_t  *v;
 
-    /* an eventfd says only "something changed": look at every stream
-     * this worker has viewers of; an idle viewer costs one ring read */
+    v = (ngx_ws_stream_viewer_t *) ((u_char *) w
+                                    - offsetof(ngx_ws_stream_viewer_t,
+                                               waiter));
+    c = v->connection;
 
-    for (s = 0; s < zone->streams; s++) {
+    if (!c->write->ready || v->lingering) {
+        return;
+    }
 
-        for (q = ngx_queue_head(&zone->local[s]);
-             q != ngx_queue_sentinel(&zone->local[s]);
-             q = next)
-        {
-            next = ngx_queue_next(q);
-            v = ngx_queue_data(q, ngx_ws_stream_viewer_t, queue);
-            c = v->connection;
+    ngx_ws_stream_send(v);
 
-            if (!c->write->ready || v->lingering) {
-                continue;
-            }
-
-            ngx_ws_stream_send(v);
-
-            if (v->closed) {
-                ngx_http_run_posted_requests(c);
-            }
-        }
+    if (v->closed) {
+        ngx_http_run_posted_requests(c);
     }
 }
 

@@ -32,7 +32,7 @@ struct ngx_ws_stream_viewer_s {
     ngx_connection_t            *connection;
     ngx_ws_stream_zone_t        *zone;
     ngx_ws_stream_loc_conf_t    *conf;
-    ngx_queue_t                  queue;
+    ngx_ws_stream_waiter_t       waiter;        /* of its stream */
     ngx_uint_t                   stream;
 
     ws_stream_cursor_t       cur;
