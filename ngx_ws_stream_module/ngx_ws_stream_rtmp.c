@@ -57,6 +57,9 @@ static ngx_int_t ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s,
 static ngx_int_t ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     ngx_ws_stream_rtmp_ctx_t *ctx, ngx_rtmp_header_t *h, ngx_chain_t *in,
     size_t skip);
+static ngx_int_t ngx_ws_stream_rtmp_parse(ngx_rtmp_session_t *s,
+    ngx_rtmp_header_t *h, ngx_chain_t *in, size_t skip, size_t len,
+    ws_stream_flv_info_t *info);
 static void ngx_ws_stream_rtmp_copy(u_char *dst, ngx_chain_t *in,
     size_t skip, size_t len);
 
@@ -629,15 +632,15 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     ngx_ws_stream_rtmp_ctx_t *ctx, ngx_rtmp_header_t *h, ngx_chain_t *in,
     size_t skip)
 {
-    int                        sync;
-    u_char                    *p, *frame, *payload;
-    size_t                     len, hlen, flen;
-    uint8_t                    hdr[WS_STREAM_WS_MAX_HDR];
-    uint64_t                   ingest;
-    ngx_int_t                  rc;
-    ngx_uint_t                 kind, which;
-    ngx_chain_t               *cl;
-    ngx_ws_stream_entry_t     *e;
+    int                    sync;
+    u_char                *p, *frame, *payload;
+    size_t                 len, hlen, flen;
+    uint8_t                hdr[WS_STREAM_WS_MAX_HDR];
+    uint64_t               ingest;
+    ngx_int_t              rc;
+    ngx_uint_t             kind, which;
+    ngx_chain_t           *cl;
+    ngx_ws_stream_entry_t *e;
     ws_stream_flv_info_t   info;
 
     len = 0;
@@ -654,13 +657,36 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     e = &ctx->zone->sh->streams[ctx->stream];
 
+    /* parsed before anything is reserved: a message that is dropped or
+     * ignored must not cost the ring the records it would overwrite */
+
+    rc = ngx_ws_stream_rtmp_parse(s, h, in, skip, len, &info);
+
+    if (rc == NGX_ERROR) {
+        (void) ngx_atomic_fetch_add(&e->dropped, 1);
+
+        if (!ctx->warned) {
+            ctx->warned = 1;
+            ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                          "ws_stream: dropping %s messages of \"%V\": %s",
+                          h->type == NGX_RTMP_MSG_VIDEO ? "video" : "audio",
+                          &ctx->name, info.error);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
     if (!ctx->online) {
         ctx->online = 1;
         ngx_ws_stream_online(ctx->zone, ctx->stream);
     }
 
     hlen = ws_stream_ws_header(hdr, WS_STREAM_WS_BINARY,
-                                   WS_STREAM_MEDIA_HDR + len);
+                               WS_STREAM_MEDIA_HDR + len);
     flen = hlen + WS_STREAM_MEDIA_HDR + len;
 
     frame = ws_stream_ring_reserve(&e->ring, flen);
@@ -676,50 +702,6 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     payload = frame + hlen + WS_STREAM_MEDIA_HDR;
     ngx_ws_stream_rtmp_copy(payload, in, skip, len);
-
-    ngx_memzero(&info, sizeof(info));
-
-    switch (h->type) {
-
-    case NGX_RTMP_MSG_VIDEO:
-        rc = ws_stream_flv_parse_video(payload, len, &info);
-        break;
-
-    case NGX_RTMP_MSG_AUDIO:
-        rc = ws_stream_flv_parse_audio(payload, len, &info);
-        break;
-
-    default: /* metadata */
-        info.track = WS_STREAM_TRACK_DATA;
-        info.flags = WS_STREAM_FLAG_CONFIG;
-        rc = WS_STREAM_OK;
-        break;
-    }
-
-    if (rc != WS_STREAM_OK) {
-        (void) ngx_atomic_fetch_add(&e->dropped, 1);
-
-        if (!ctx->warned) {
-            ctx->warned = 1;
-            ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
-                          "ws_stream: dropping %s messages of \"%V\": %s",
-                          h->type == NGX_RTMP_MSG_VIDEO ? "video" : "audio",
-                          &ctx->name, info.error);
-        }
-
-        return NGX_ERROR;
-    }
-
-    /* end of sequence, video info/command frames (type 5) and enhanced
-     * RTMP metadata packets carry nothing to decode */
-
-    if (info.end
-        || (h->type == NGX_RTMP_MSG_VIDEO
-            && (((payload[0] >> 4) & 7) == 5
-                || ((payload[0] & 0x80) && (payload[0] & 0x0f) == 4))))
-    {
-        return NGX_OK;
-    }
 
     kind = info.track | info.flags;
     ingest = ngx_ws_stream_now_ms();
@@ -761,6 +743,71 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     (void) ngx_atomic_fetch_add(&e->bytes, len);
 
     ngx_ws_stream_wake(ctx->zone, ctx->stream);
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_OK: a message to store; NGX_DECLINED: nothing to decode in it (end
+ * of sequence, video info/command frames, enhanced RTMP metadata);
+ * NGX_ERROR: malformed, info->error says why.  A coded frame is parsed
+ * from its first bytes; only a sequence header, small and rare, is
+ * gathered whole when nginx-rtmp's chain splits it.
+ */
+
+static ngx_int_t
+ngx_ws_stream_rtmp_parse(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
+    ngx_chain_t *in, size_t skip, size_t len, ws_stream_flv_info_t *info)
+{
+    int       rc;
+    u_char   *p;
+    size_t    n;
+    u_char    peek[WS_STREAM_FLV_PEEK];
+
+    if (h->type != NGX_RTMP_MSG_VIDEO && h->type != NGX_RTMP_MSG_AUDIO) {
+        ngx_memzero(info, sizeof(ws_stream_flv_info_t));
+        info->track = WS_STREAM_TRACK_DATA;
+        info->flags = WS_STREAM_FLAG_CONFIG;
+        return NGX_OK;
+    }
+
+    n = ngx_min(len, WS_STREAM_FLV_PEEK);
+    ngx_ws_stream_rtmp_copy(peek, in, skip, n);
+
+    rc = (h->type == NGX_RTMP_MSG_VIDEO)
+         ? ws_stream_flv_parse_video(peek, n, info)
+         : ws_stream_flv_parse_audio(peek, n, info);
+
+    if (len > n
+        && (rc != WS_STREAM_OK || (info->flags & WS_STREAM_FLAG_CONFIG)))
+    {
+        p = ngx_alloc(len, s->connection->log);
+        if (p == NULL) {
+            info->error = "out of memory";
+            return NGX_ERROR;
+        }
+
+        ngx_ws_stream_rtmp_copy(p, in, skip, len);
+
+        rc = (h->type == NGX_RTMP_MSG_VIDEO)
+             ? ws_stream_flv_parse_video(p, len, info)
+             : ws_stream_flv_parse_audio(p, len, info);
+
+        ngx_free(p);
+    }
+
+    if (rc != WS_STREAM_OK) {
+        return NGX_ERROR;
+    }
+
+    if (info->end
+        || (h->type == NGX_RTMP_MSG_VIDEO
+            && (((peek[0] >> 4) & 7) == 5
+                || ((peek[0] & 0x80) && (peek[0] & 0x0f) == 4))))
+    {
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }

@@ -99,6 +99,7 @@ ws_stream_flv_parse_video(const uint8_t *p, size_t len,
         switch (type) {
 
         case 0:     /* SequenceStart */
+            info->data = 5;
             return ws_stream_flv_video_config(p + 5, len - 5, info);
 
         case 1:     /* CodedFrames */
@@ -107,6 +108,7 @@ ws_stream_flv_parse_video(const uint8_t *p, size_t len,
             }
 
             info->cts = ws_stream_flv_cts(p + 5);
+            info->data = 8;
 
             return WS_STREAM_OK;
 
@@ -115,6 +117,7 @@ ws_stream_flv_parse_video(const uint8_t *p, size_t len,
             return WS_STREAM_OK;
 
         case 3:     /* CodedFramesX */
+            info->data = 5;
             return WS_STREAM_OK;
 
         case 4:     /* Metadata */
@@ -155,6 +158,7 @@ ws_stream_flv_parse_video(const uint8_t *p, size_t len,
     }
 
     info->cts = ws_stream_flv_cts(p + 2);
+    info->data = 5;
 
     switch (p[1]) {
 
@@ -351,6 +355,8 @@ ws_stream_flv_parse_audio(const uint8_t *p, size_t len,
             return ws_stream_flv_error(info, "truncated audio tag");
         }
 
+        info->data = 2;
+
         if (p[1] == 1) {
             return WS_STREAM_OK;
         }
@@ -372,6 +378,7 @@ ws_stream_flv_parse_audio(const uint8_t *p, size_t len,
         info->sample_rate = ((p[0] >> 4) == 14)
                             ? 8000 : ws_stream_flv_rates[(p[0] >> 2) & 3];
         info->channels = (p[0] & 1) ? 2 : 1;
+        info->data = 1;
 
         ws_stream_flv_mp3(p + 1, len - 1, info);
 

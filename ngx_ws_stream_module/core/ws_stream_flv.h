@@ -22,6 +22,8 @@
 #define WS_STREAM_CODEC_MP3     2
 #define WS_STREAM_CODEC_AAC     10
 
+#define WS_STREAM_FLV_PEEK      16
+
 
 typedef struct {
     uint8_t          track;         /* WS_STREAM_TRACK_VIDEO or AUDIO */
@@ -29,6 +31,9 @@ typedef struct {
     uint8_t          codec;         /* WS_STREAM_CODEC_* */
     uint8_t          end;           /* video: end of sequence packet */
     int32_t          cts;           /* video: composition offset, ms */
+    uint32_t         data;          /* offset of the coded data (or of
+                                       the configuration record) in the
+                                       tag body */
 
     /* set for sequence headers (FLAG_CONFIG) where the data tells */
     uint32_t         width;         /* video, from the SPS; 0 unknown */
@@ -47,6 +52,11 @@ typedef struct {
  * with info->error set to a short static sentence (truncated tag,
  * unsupported codec, malformed configuration record).  They never read
  * past p + len.
+ *
+ * Of a message that is not a sequence header (no FLAG_CONFIG in the
+ * result) they read at most the first WS_STREAM_FLV_PEEK bytes, so a
+ * caller whose message is scattered may parse just those first and
+ * gather the whole message only for a sequence header.
  */
 int ws_stream_flv_parse_video(const uint8_t *p, size_t len,
     ws_stream_flv_info_t *info);

@@ -1001,6 +1001,55 @@ test_flv_noise(void)
 }
 
 
+/*
+ * Coded frames parse the same from their first WS_STREAM_FLV_PEEK bytes
+ * as whole, and say where their coded data starts.
+ */
+
+static void
+test_flv_peek(void)
+{
+    size_t                    i, n;
+    uint8_t                   msg[64];
+    ws_stream_flv_info_t  full, peek;
+
+    static const struct {
+        uint8_t   head[9];
+        size_t    head_len;
+        int       video;
+        uint32_t  data;
+    } cases[] = {
+        { { 0x17, 0x01, 0x00, 0x00, 0x21 }, 5, 1, 5 },     /* AVC key */
+        { { 0x27, 0x01, 0xff, 0xff, 0xfe }, 5, 1, 5 },     /* AVC inter */
+        { { 0x1c, 0x01, 0x00, 0x00, 0x00 }, 5, 1, 5 },     /* HEVC legacy */
+        { { 0x91, 'h', 'v', 'c', '1', 0x00, 0x00, 0x42 }, 8, 1, 8 },
+        { { 0xa3, 'a', 'v', 'c', '1' }, 5, 1, 5 },         /* FramesX */
+        { { 0xaf, 0x01 }, 2, 0, 2 },                       /* AAC raw */
+        { { 0x2f, 0xff, 0xfb, 0x90, 0x64 }, 5, 0, 1 },     /* MP3 */
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(msg, 0x5a, sizeof(msg));
+        memcpy(msg, cases[i].head, cases[i].head_len);
+
+        n = sizeof(msg);
+
+        if (cases[i].video) {
+            T(test_video(msg, n, &full) == WS_STREAM_OK);
+            T(test_video(msg, WS_STREAM_FLV_PEEK, &peek) == WS_STREAM_OK);
+
+        } else {
+            T(test_audio(msg, n, &full) == WS_STREAM_OK);
+            T(test_audio(msg, WS_STREAM_FLV_PEEK, &peek) == WS_STREAM_OK);
+        }
+
+        T(!(full.flags & WS_STREAM_FLAG_CONFIG));
+        T(memcmp(&full, &peek, sizeof(full)) == 0);
+        T(full.data == cases[i].data);
+    }
+}
+
+
 void
 test_flv(void)
 {
@@ -1011,4 +1060,5 @@ test_flv(void)
     test_flv_aac();
     test_flv_mp3();
     test_flv_noise();
+    test_flv_peek();
 }
