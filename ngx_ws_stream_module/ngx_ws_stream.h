@@ -165,11 +165,13 @@ typedef struct {
 /* ngx_ws_stream_module.c */
 ngx_ws_stream_zone_t *ngx_ws_stream_zone_get(ngx_conf_t *cf,
     ngx_str_t *name);
-ngx_int_t ngx_ws_stream_check_rtmp(ngx_conf_t *cf);
 ngx_int_t ngx_ws_stream_zones_declared(ngx_conf_t *cf);
 ngx_ws_stream_zone_t *ngx_ws_stream_zone_next(ngx_cycle_t *cycle,
     ngx_list_part_t **part, ngx_uint_t *i);
 uint64_t ngx_ws_stream_now_ms(void);
+
+/* ngx_ws_stream_rtmp.c: the only code that knows nginx-rtmp */
+ngx_int_t ngx_ws_stream_check_rtmp(ngx_conf_t *cf);
 
 /* ngx_ws_stream_shm.c */
 ngx_int_t ngx_ws_stream_init_zone(ngx_shm_zone_t *shm_zone, void *data);

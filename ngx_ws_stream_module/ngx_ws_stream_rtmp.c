@@ -137,6 +137,32 @@ static ngx_rtmp_close_stream_pt   ngx_ws_stream_next_close_stream;
 static void                     **ngx_ws_stream_rtmp_main_conf;
 
 
+/*
+ * nginx-rtmp must be loaded first: its symbols are looked up at run time
+ * (the module has no link-time dependency on it), so a wrong order gives
+ * this message instead of a dlopen() failure.
+ */
+
+ngx_int_t
+ngx_ws_stream_check_rtmp(ngx_conf_t *cf)
+{
+    ngx_module_t  *core;
+
+    core = dlsym(RTLD_DEFAULT, "ngx_rtmp_core_module");
+
+    if (core == NULL || core->index >= ngx_ws_stream_module.index) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ngx_ws_stream_module needs ngx_rtmp_module "
+                           "loaded before it: put \"load_module "
+                           "modules/ngx_rtmp_module.so;\" above the "
+                           "load_module line of ngx_ws_stream_module.so");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_ws_stream_rtmp_postconfiguration(ngx_conf_t *cf)
 {
