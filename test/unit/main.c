@@ -38,6 +38,7 @@ main(void)
     test_ws();
     test_json();
     test_ring();
+    test_mp4();
 
     printf("%u passed, %u failed\n", test_passed, test_failed);
 

@@ -41,6 +41,7 @@ void test_flv(void);
 void test_ws(void);
 void test_json(void);
 void test_ring(void);
+void test_mp4(void);
 
 
 #endif /* _TEST_H_INCLUDED_ */
