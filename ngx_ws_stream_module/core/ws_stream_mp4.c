@@ -8,7 +8,6 @@
 
 
 #include "ws_stream_mp4.h"
-#include "ws_stream_flv.h"
 
 
 /* sample_flags: sample_depends_on 2 (I), or 1 with sample_is_non_sync */

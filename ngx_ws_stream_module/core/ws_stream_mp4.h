@@ -16,6 +16,7 @@
 
 
 #include "ws_stream_core.h"
+#include "ws_stream_flv.h"          /* WS_STREAM_CODEC_* */
 
 
 /*

@@ -39,7 +39,8 @@ static void flv2fmp4_add(flv2fmp4_track_t *t, const uint8_t *p,
 static uint64_t flv2fmp4_last_end(const flv2fmp4_track_t *t);
 static void flv2fmp4_write(FILE *f, const uint8_t *p, size_t len);
 static uint8_t *flv2fmp4_read(const char *name, size_t *len);
-static void flv2fmp4_fail(const char *fmt, const char *arg);
+static void flv2fmp4_fail(const char *fmt, const char *arg)
+    __attribute__ ((noreturn));
 
 
 int
