@@ -39,6 +39,7 @@ main(void)
     test_json();
     test_ring();
     test_mp4();
+    test_hls();
 
     printf("%u passed, %u failed\n", test_passed, test_failed);
 

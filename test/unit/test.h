@@ -42,6 +42,7 @@ void test_ws(void);
 void test_json(void);
 void test_ring(void);
 void test_mp4(void);
+void test_hls(void);
 
 
 #endif /* _TEST_H_INCLUDED_ */
