@@ -40,6 +40,7 @@ main(void)
     test_ring();
     test_mp4();
     test_hls();
+    test_m3u8();
 
     printf("%u passed, %u failed\n", test_passed, test_failed);
 

@@ -43,6 +43,7 @@ void test_json(void);
 void test_ring(void);
 void test_mp4(void);
 void test_hls(void);
+void test_m3u8(void);
 
 
 #endif /* _TEST_H_INCLUDED_ */
