@@ -97,6 +97,7 @@ $(BUILD)/unit: $(UNIT_SRCS) $(CORE_SRCS) $(CORE_HDRS) \
 unit: $(BUILD)/unit
 	$(BUILD)/unit
 	CC="$(CC)" test/mp4/check.sh $(BUILD)
+	WS_STREAM_UNIT=$(BUILD)/unit node --test test/hls/
 	$(MAKE) -C bench test
 	node --test bench/lib/sei.test.mjs bench/g2g/stamps.test.mjs
 
