@@ -19,6 +19,7 @@
 
 #include "ws_stream_core.h"
 #include "ws_stream_ring.h"
+#include "ws_stream_hls.h"
 
 
 #define NGX_WS_STREAM_PROTOCOL      "wsstream.1"
@@ -45,6 +46,9 @@
 #define NGX_WS_STREAM_PUB_NONE      0
 #define NGX_WS_STREAM_PUB_PENDING   1       /* publish accepted, no media */
 #define NGX_WS_STREAM_PUB_ONLINE    2
+
+
+typedef struct ngx_ws_stream_hls_sh_s  ngx_ws_stream_hls_sh_t;
 
 
 typedef struct {
@@ -84,6 +88,9 @@ typedef struct {
     ws_stream_ring_t     ring;
 
     ngx_ws_stream_blob_t     conf[NGX_WS_STREAM_CONF_N];
+
+    /* the LL-HLS index, made and freed with the ring; NULL: none */
+    ngx_ws_stream_hls_sh_t  *hls;
 
     /* counters */
     ngx_atomic_t             frames;        /* media frames appended */
@@ -144,6 +151,13 @@ typedef struct {
     ngx_uint_t               declared;      /* by ws_stream_zone */
     ngx_array_t              apps;          /* ngx_str_t: rtmp apps */
 
+    /* LL-HLS: set by the ws_stream_hls locations of the zone */
+    struct {
+        ngx_uint_t           enabled;
+        ws_stream_hls_conf_t conf;
+    }                        hls;
+    void                    *hls_local;     /* per stream, this worker */
+
     /* this worker */
     ngx_int_t                proc;          /* record index, -1 none */
     ngx_ws_stream_local_t   *local;         /* per stream */
@@ -166,6 +180,8 @@ typedef struct {
 ngx_ws_stream_zone_t *ngx_ws_stream_zone_get(ngx_conf_t *cf,
     ngx_str_t *name);
 ngx_int_t ngx_ws_stream_zones_declared(ngx_conf_t *cf);
+ngx_ws_stream_zone_t *ngx_ws_stream_zone_default(ngx_conf_t *cf,
+    const char *directive);
 ngx_ws_stream_zone_t *ngx_ws_stream_zone_next(ngx_cycle_t *cycle,
     ngx_list_part_t **part, ngx_uint_t *i);
 uint64_t ngx_ws_stream_now_ms(void);
@@ -180,6 +196,10 @@ ngx_int_t ngx_ws_stream_proc_register(ngx_ws_stream_zone_t *zone,
 ngx_int_t ngx_ws_stream_entry_get(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     ngx_str_t *name, ngx_log_t *log);
 void ngx_ws_stream_entry_put(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+ngx_int_t ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone,
+    ngx_str_t *app, ngx_str_t *name, ngx_uint_t create);
+void ngx_ws_stream_entry_hold(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
+void ngx_ws_stream_entry_release(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 ngx_int_t ngx_ws_stream_publish(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     ngx_str_t *name, size_t size, ngx_msec_t grace, ngx_log_t *log);
 void ngx_ws_stream_online(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
@@ -191,8 +211,14 @@ void ngx_ws_stream_append_notice(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 void ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i);
 void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);
 
-/* ngx_ws_stream_viewer.c */
+/* ngx_ws_stream_handshake.c */
 ngx_int_t ngx_ws_stream_handler(ngx_http_request_t *r);
+ngx_int_t ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app,
+    ngx_str_t *name);
+ngx_int_t ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone,
+    ngx_str_t *app);
+ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value);
 
 /* ngx_ws_stream_wake.c */
 ngx_int_t ngx_ws_stream_wake_init_module(ngx_cycle_t *cycle);

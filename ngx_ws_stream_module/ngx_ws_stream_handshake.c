@@ -21,10 +21,6 @@
 #define NGX_WS_STREAM_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-static ngx_int_t ngx_ws_stream_parse_uri(ngx_http_request_t *r,
-    ngx_str_t *app, ngx_str_t *name);
-static ngx_int_t ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone,
-    ngx_str_t *app);
 static ngx_uint_t ngx_ws_stream_has_token(ngx_table_elt_t *h,
     const char *token);
 static ngx_int_t ngx_ws_stream_upgrade_required(ngx_http_request_t *r);
@@ -45,7 +41,7 @@ ngx_ws_stream_handler(ngx_http_request_t *r)
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_stream_module);
     c = r->connection;
 
-    if (ngx_ws_stream_parse_uri(r, &app, &name) != NGX_OK
+    if (ngx_ws_stream_parse_uri(&r->uri, &app, &name) != NGX_OK
         || ngx_ws_stream_app_known(wlcf->zone, &app) != NGX_OK)
     {
         return NGX_HTTP_NOT_FOUND;
@@ -165,19 +161,18 @@ ngx_ws_stream_handler(ngx_http_request_t *r)
 }
 
 
-/* /anything/<app>/<name> */
+/* /anything/<app>/<name>: app and name point into uri */
 
-static ngx_int_t
-ngx_ws_stream_parse_uri(ngx_http_request_t *r, ngx_str_t *app,
-    ngx_str_t *name)
+ngx_int_t
+ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app, ngx_str_t *name)
 {
     u_char  *p, *end, *slash;
 
-    end = r->uri.data + r->uri.len;
+    end = uri->data + uri->len;
 
     slash = NULL;
 
-    for (p = end; p > r->uri.data; p--) {
+    for (p = end; p > uri->data; p--) {
         if (p[-1] == '/') {
             slash = p - 1;
             break;
@@ -191,13 +186,13 @@ ngx_ws_stream_parse_uri(ngx_http_request_t *r, ngx_str_t *app,
     name->data = slash + 1;
     name->len = end - name->data;
 
-    for (p = slash; p > r->uri.data; p--) {
+    for (p = slash; p > uri->data; p--) {
         if (p[-1] == '/') {
             break;
         }
     }
 
-    if (p == slash || p == r->uri.data) {
+    if (p == slash || p == uri->data) {
         return NGX_DECLINED;
     }
 
@@ -226,7 +221,7 @@ ngx_ws_stream_parse_uri(ngx_http_request_t *r, ngx_str_t *app,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone, ngx_str_t *app)
 {
     ngx_str_t   *apps;

@@ -184,10 +184,6 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_ws_stream_loc_conf_t *prev = parent;
     ngx_ws_stream_loc_conf_t *conf = child;
 
-    ngx_uint_t             n, i;
-    ngx_list_part_t       *part;
-    ngx_ws_stream_zone_t  *zone, *found;
-
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_message, prev->max_message, 4096);
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
@@ -198,7 +194,20 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    /* "ws_stream;" without a name: the only declared zone */
+    conf->zone = ngx_ws_stream_zone_default(cf, "ws_stream");
+
+    return conf->zone ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* "ws_stream;" or "ws_stream_hls;" without a name: the only declared zone */
+
+ngx_ws_stream_zone_t *
+ngx_ws_stream_zone_default(ngx_conf_t *cf, const char *directive)
+{
+    ngx_uint_t             n, i;
+    ngx_list_part_t       *part;
+    ngx_ws_stream_zone_t  *zone, *found;
 
     n = 0;
     found = NULL;
@@ -214,16 +223,14 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (n != 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           n ? "\"ws_stream\" must name its zone when "
-                               "several \"ws_stream_zone\" are declared"
-                             : "\"ws_stream\" needs a \"ws_stream_zone\" "
-                               "in the http block");
-        return NGX_CONF_ERROR;
+                           n ? "\"%s\" must name its zone when several "
+                               "\"ws_stream_zone\" are declared"
+                             : "\"%s\" needs a \"ws_stream_zone\" in the "
+                               "http block", directive);
+        return NULL;
     }
 
-    conf->zone = found;
-
-    return NGX_CONF_OK;
+    return found;
 }
 
 

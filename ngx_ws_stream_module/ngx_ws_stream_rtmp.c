@@ -15,6 +15,7 @@
 
 #include "ngx_ws_stream.h"
 #include "ngx_ws_stream_rtmp.h"
+#include "ngx_ws_stream_hls.h"
 #include "ws_stream_flv.h"
 #include "ws_stream_ws.h"
 
@@ -33,6 +34,7 @@ typedef struct {
     ngx_str_t                name;
     unsigned                 online:1;
     unsigned                 warned:1;
+    ngx_ws_stream_hls_pub_t  hls;
 } ngx_ws_stream_rtmp_ctx_t;
 
 
@@ -57,6 +59,7 @@ static ngx_int_t ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s,
 static ngx_int_t ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     ngx_ws_stream_rtmp_ctx_t *ctx, ngx_rtmp_header_t *h, ngx_chain_t *in,
     size_t skip);
+static void ngx_ws_stream_rtmp_unpublish(ngx_ws_stream_rtmp_ctx_t *ctx);
 static ngx_int_t ngx_ws_stream_rtmp_parse(ngx_rtmp_session_t *s,
     ngx_rtmp_header_t *h, ngx_chain_t *in, size_t skip, size_t len,
     ws_stream_flv_info_t *info);
@@ -501,7 +504,7 @@ ngx_ws_stream_rtmp_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 
     if (ctx->stream >= 0) {
         /* a second publish on the same session */
-        ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+        ngx_ws_stream_rtmp_unpublish(ctx);
         ctx->stream = -1;
     }
 
@@ -543,12 +546,23 @@ next:
         /* refused after us (access, notify, live): leave no trace */
 
         if (ctx && ctx->stream >= 0) {
-            ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+            ngx_ws_stream_rtmp_unpublish(ctx);
             ctx->stream = -1;
         }
     }
 
     return rc;
+}
+
+
+static void
+ngx_ws_stream_rtmp_unpublish(ngx_ws_stream_rtmp_ctx_t *ctx)
+{
+    if (ctx->online) {
+        ngx_ws_stream_hls_stop(ctx->zone, ctx->stream, &ctx->hls);
+    }
+
+    ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
 }
 
 
@@ -565,7 +579,7 @@ ngx_ws_stream_rtmp_close_stream(ngx_rtmp_session_t *s,
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "ws_stream: unpublish \"%V\"", &ctx->name);
 
-            ngx_ws_stream_unpublish(ctx->zone, ctx->stream);
+            ngx_ws_stream_rtmp_unpublish(ctx);
             ctx->stream = -1;
         }
     }
@@ -663,7 +677,7 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     size_t                 len, hlen, flen;
     uint8_t                hdr[WS_STREAM_WS_MAX_HDR];
     uint64_t               ingest;
-    ngx_int_t              rc;
+    ngx_int_t              rc, hls;
     ngx_uint_t             kind, which;
     ngx_chain_t           *cl;
     ngx_ws_stream_entry_t *e;
@@ -709,6 +723,19 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     if (!ctx->online) {
         ctx->online = 1;
         ngx_ws_stream_online(ctx->zone, ctx->stream);
+        (void) ngx_ws_stream_hls_start(ctx->zone, ctx->stream, &ctx->hls,
+                                       s->connection->log);
+    }
+
+    /* a frame that starts an HLS part closes the open one first */
+
+    hls = NGX_DECLINED;
+
+    if (info.track != WS_STREAM_TRACK_DATA
+        && !(info.flags & WS_STREAM_FLAG_CONFIG))
+    {
+        hls = ngx_ws_stream_hls_cut(ctx->zone, ctx->stream, &ctx->hls,
+                                    &info, h->timestamp);
     }
 
     hlen = ws_stream_ws_header(hdr, WS_STREAM_WS_BINARY,
@@ -763,7 +790,19 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     }
 
     ws_stream_ring_commit(&e->ring, WS_STREAM_REC_MEDIA, kind,
-                              h->timestamp, ingest, sync);
+                          h->timestamp, ingest, sync);
+
+    if (hls == NGX_OK) {
+        ngx_ws_stream_hls_add(&ctx->hls, &info, h->timestamp, ingest,
+                              e->ring.wpos, e->ring.seq - 1,
+                              hlen + WS_STREAM_MEDIA_HDR, len);
+
+    } else if ((info.flags & WS_STREAM_FLAG_CONFIG)
+               && info.track != WS_STREAM_TRACK_DATA)
+    {
+        ngx_ws_stream_hls_config(ctx->zone, ctx->stream, &ctx->hls,
+                                 info.track == WS_STREAM_TRACK_VIDEO);
+    }
 
     (void) ngx_atomic_fetch_add(&e->frames, 1);
     (void) ngx_atomic_fetch_add(&e->bytes, len);

@@ -13,11 +13,10 @@
 #include <ngx_core.h>
 
 #include "ngx_ws_stream.h"
+#include "ngx_ws_stream_hls.h"
 #include "ws_stream_ws.h"
 
 
-static ngx_int_t ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone,
-    ngx_str_t *app, ngx_str_t *name, ngx_uint_t create);
 static ngx_uint_t ngx_ws_stream_entry_unused(ngx_ws_stream_entry_t *e);
 static void ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_entry_t *e);
@@ -182,7 +181,9 @@ ngx_ws_stream_proc_reclaim(ngx_ws_stream_zone_t *zone, ngx_uint_t p)
 }
 
 
-static ngx_int_t
+/* under the mutex: the entry of app/name, made if create is set; -1 */
+
+ngx_int_t
 ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     ngx_str_t *name, ngx_uint_t create)
 {
@@ -294,6 +295,11 @@ ngx_ws_stream_ring_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
 {
     ngx_slab_free_locked(zone->shpool, e->ring.data);
     ngx_memzero(&e->ring, sizeof(ws_stream_ring_t));
+
+    if (e->hls) {
+        ngx_ws_stream_hls_free(zone, e->hls);
+        e->hls = NULL;
+    }
     e->retired = 0;
 }
 
@@ -328,6 +334,37 @@ ngx_ws_stream_entry_get(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     }
 
     return i;
+}
+
+
+/*
+ * Something of this worker other than a viewer waits on stream i (parked
+ * HLS requests): wake this worker for it and keep its ring and index.
+ */
+
+void
+ngx_ws_stream_entry_hold(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
+{
+    ngx_ws_stream_entry_t  *e;
+
+    e = &zone->sh->streams[i];
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e->viewers[zone->proc]++;
+    e->attached[zone->proc]++;
+    __atomic_or_fetch(&e->mask, (uint64_t) 1 << zone->proc,
+                      __ATOMIC_RELEASE);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+void
+ngx_ws_stream_entry_release(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
+{
+    ngx_ws_stream_detach(zone, i);
+    ngx_ws_stream_entry_put(zone, i);
 }
 
 

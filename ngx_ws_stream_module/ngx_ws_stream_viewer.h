@@ -66,8 +66,6 @@ struct ngx_ws_stream_viewer_s {
 ngx_int_t ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_ws_stream_loc_conf_t *wlcf, ngx_str_t *app, ngx_str_t *name,
     ngx_str_t *accept, ngx_uint_t offered);
-ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,
-    ngx_str_t *value);
 
 void ngx_ws_stream_join(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v);
