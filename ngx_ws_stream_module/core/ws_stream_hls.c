@@ -147,6 +147,16 @@ ws_stream_hls_init(ws_stream_hls_t *h, const ws_stream_hls_conf_t *conf)
 
 
 void
+ws_stream_hls_first(ws_stream_hls_t *h, uint64_t msn)
+{
+    if (h->committed == 0 && msn < UINT64_MAX / 2) {
+        h->open = msn;
+        h->oldest = msn;
+    }
+}
+
+
+void
 ws_stream_hls_lead(ws_stream_hls_t *h, unsigned track)
 {
     if (!h->cut.started

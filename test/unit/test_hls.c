@@ -1081,6 +1081,39 @@ test_hls_uri(void)
 }
 
 
+/* an index that starts at a media sequence number far from 0 */
+
+static void
+test_hls_first(void)
+{
+    uint64_t               base;
+    ws_stream_hls_t       *h;
+    test_hls_glue_t        g;
+    ws_stream_hls_head_t   hd;
+    ws_stream_hls_chunk_t  c;
+
+    base = 3529460000ULL;
+
+    h = test_hls_new(200, 2000, 7, 0);
+    ws_stream_hls_first(h, base);
+    test_hls_glue(&g, h);
+    test_hls_stream(&g, 30, 1, 60, 600, 0, 0);
+
+    T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK);
+    T(hd.open >= base + 9 && hd.open <= base + 10);
+    T(hd.oldest >= base && hd.oldest < hd.open);
+    T(ws_stream_hls_part(h, hd.open - 1, 0, &c) == WS_STREAM_HLS_FOUND);
+    T(ws_stream_hls_part(h, base - 1, 0, &c) == WS_STREAM_HLS_GONE);
+    T(ws_stream_hls_part(h, 0, 0, &c) == WS_STREAM_HLS_GONE);
+
+    /* too late once something was committed */
+    ws_stream_hls_first(h, 5);
+    T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK && hd.open >= base + 9);
+
+    free(h);
+}
+
+
 void
 test_hls(void)
 {
@@ -1097,4 +1130,5 @@ test_hls(void)
     test_hls_args();
     test_hls_block();
     test_hls_uri();
+    test_hls_first();
 }
