@@ -198,7 +198,7 @@ ngx_ws_stream_hls_handler(ngx_http_request_t *r)
 /*
  * Answers the request, or parks it (NGX_DONE) while what it asks for is
  * still to come.  Called again for a parked request when its stream's
- * index changed.
+ * index changed (parked set): then NGX_BUSY while it must wait on.
  */
 
 ngx_int_t
@@ -285,9 +285,11 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    if (rc == NGX_AGAIN) {
+    /* NGX_BUSY: not there yet (NGX_AGAIN is the output's, once sent) */
+
+    if (rc == NGX_BUSY) {
         if (parked) {
-            return NGX_AGAIN;
+            return NGX_BUSY;
         }
 
         return ngx_ws_stream_hls_park(r, ctx, stream);

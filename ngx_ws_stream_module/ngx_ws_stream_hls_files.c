@@ -21,7 +21,7 @@ static ngx_int_t ngx_ws_stream_hls_buf(ngx_http_request_t *r, u_char *data,
     size_t len, ngx_uint_t copy, ngx_buf_t **b);
 
 
-/* under the mutex: the media playlist, or NGX_AGAIN to wait for it */
+/* under the mutex: the media playlist, or NGX_BUSY to wait for it */
 
 ngx_int_t
 ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
@@ -44,7 +44,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     }
 
     if (ws_stream_hls_head(&hls->index, &head) != WS_STREAM_OK) {
-        return NGX_AGAIN;
+        return NGX_BUSY;
     }
 
     rc = ws_stream_hls_block(&head, &ctx->args, &why);
@@ -61,7 +61,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         ctx->msn = ctx->args.has_msn ? ctx->args.msn : 0;
         ctx->part = ctx->args.has_part ? ctx->args.part
                                        : NGX_WS_STREAM_HLS_WHOLE;
-        return NGX_AGAIN;
+        return NGX_BUSY;
     }
 
     /*
@@ -78,7 +78,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         if (ws_stream_hls_snapshot(&hls->index, ngx_ws_stream_hls_snap)
             != WS_STREAM_OK)
         {
-            return NGX_AGAIN;
+            return NGX_BUSY;
         }
 
         opt.skip = k;
@@ -130,7 +130,7 @@ ngx_ws_stream_hls_multivariant(ngx_http_request_t *r,
         || ngx_ws_stream_hls_snap->head.committed == 0)
     {
         /* nothing cut yet: the codecs are not known */
-        return NGX_AGAIN;
+        return NGX_BUSY;
     }
 
     ngx_memzero(&v, sizeof(ws_stream_m3u8_variant_t));
@@ -159,7 +159,7 @@ ngx_ws_stream_hls_multivariant(ngx_http_request_t *r,
 
 /*
  * Under the mutex: an init segment, a part or a segment, copied out of
- * the zone; NGX_AGAIN for a part or segment still to come.
+ * the zone; NGX_BUSY for a part or segment still to come.
  */
 
 ngx_int_t
@@ -203,7 +203,7 @@ ngx_ws_stream_hls_blob(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         if (rc == WS_STREAM_HLS_NOT_YET || rc == WS_STREAM_HLS_BUSY) {
             ctx->msn = ctx->uri.msn;
             ctx->part = ctx->uri.part;
-            return NGX_AGAIN;
+            return NGX_BUSY;
         }
 
         if (rc != WS_STREAM_HLS_FOUND) {
@@ -231,7 +231,7 @@ ngx_ws_stream_hls_blob(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         if (rc == WS_STREAM_HLS_NOT_YET || rc == WS_STREAM_HLS_BUSY) {
             ctx->msn = ctx->uri.msn;
             ctx->part = NGX_WS_STREAM_HLS_WHOLE;
-            return NGX_AGAIN;
+            return NGX_BUSY;
         }
 
         if (rc != WS_STREAM_HLS_FOUND) {

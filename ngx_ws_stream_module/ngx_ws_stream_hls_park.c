@@ -189,7 +189,7 @@ ngx_ws_stream_hls_wake(ngx_ws_stream_waiter_t *w)
 
         rc = ngx_ws_stream_hls_serve(r, ctx, 1);
 
-        if (rc == NGX_AGAIN) {
+        if (rc == NGX_BUSY) {
             break;
         }
 
