@@ -74,6 +74,7 @@ typedef struct {
     uint64_t                    sequence;   /* of the last moof */
     ngx_uint_t                  warned;
     ngx_uint_t                  forced;     /* warned of forced cuts */
+    ngx_uint_t                  nomem;      /* warned of a full zone */
 } ngx_ws_stream_hls_pub_t;
 
 

@@ -553,13 +553,20 @@ ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (p == NULL) {
-        ngx_log_error(NGX_LOG_ERR, pub->log, 0,
-                      "ws_stream zone \"%V\" is full: no room for a "
-                      "%uz-byte HLS part of \"%*s/%*s\"; the part is "
-                      "skipped", &zone->name, n, e->app_len, e->app,
-                      e->name_len, e->name);
+        if (!pub->nomem) {
+            pub->nomem = 1;
+            ngx_log_error(NGX_LOG_ERR, pub->log, 0,
+                          "ws_stream zone \"%V\" is full: no room for a "
+                          "%uz-byte HLS part of \"%*s/%*s\"; parts are "
+                          "skipped until there is (make the zone larger)",
+                          &zone->name, n, e->app_len, e->app, e->name_len,
+                          e->name);
+        }
+
         return NGX_ERROR;
     }
+
+    pub->nomem = 0;
 
     (void) ws_stream_mp4_fragment(p, (uint32_t) pub->sequence,
                                   video, ngx_ws_stream_hls_vs, nv, v_end,
