@@ -75,6 +75,7 @@ typedef struct {
     ngx_uint_t                  warned;
     ngx_uint_t                  forced;     /* warned of forced cuts */
     ngx_uint_t                  nomem;      /* warned of a full zone */
+    ngx_uint_t                  early;      /* warned of early expiry */
 } ngx_ws_stream_hls_pub_t;
 
 

@@ -41,6 +41,8 @@ static ngx_int_t ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone,
     size_t *size, uint32_t *vframes);
 static ngx_int_t ngx_ws_stream_hls_init_segment(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_hls_pub_t *pub, uint32_t gen);
+static u_char *ngx_ws_stream_hls_alloc(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_hls_sh_t *hls, size_t size);
 static void ngx_ws_stream_hls_expire(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_hls_sh_t *hls);
 static ngx_int_t ngx_ws_stream_hls_grow(ngx_ws_stream_hls_pub_t *pub,
@@ -548,9 +550,7 @@ ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
         return NGX_ERROR;
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    p = ngx_slab_alloc_locked(zone->shpool, n);
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    p = ngx_ws_stream_hls_alloc(zone, pub->hls, n);
 
     if (p == NULL) {
         if (!pub->nomem) {
@@ -567,6 +567,16 @@ ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     }
 
     pub->nomem = 0;
+
+    if (pub->hls->index.early && !pub->early) {
+        pub->early = 1;
+        ngx_log_error(NGX_LOG_WARN, pub->log, 0,
+                      "ws_stream zone \"%V\" is full: HLS segments of "
+                      "\"%*s/%*s\" are dropped before their time, so its "
+                      "playlist is shorter than ws_stream_hls_window "
+                      "(make the zone larger)", &zone->name, e->app_len,
+                      e->app, e->name_len, e->name);
+    }
 
     (void) ws_stream_mp4_fragment(p, (uint32_t) pub->sequence,
                                   video, ngx_ws_stream_hls_vs, nv, v_end,
@@ -663,6 +673,47 @@ ngx_ws_stream_hls_init_segment(ngx_ws_stream_zone_t *zone,
     pub->gen_made = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A part's block; when the zone is full, the stream's own oldest complete
+ * segments go first, early: a live playlist shorter than its window is
+ * better than one that stops.
+ */
+
+static u_char *
+ngx_ws_stream_hls_alloc(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_hls_sh_t *hls, size_t size)
+{
+    u_char    *p;
+    size_t     n, k;
+    uint64_t   handles[WS_STREAM_HLS_SEG_PARTS];
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (p) {
+            break;
+        }
+
+        n = ws_stream_hls_drop(&hls->index, handles, WS_STREAM_HLS_SEG_PARTS);
+
+        if (n == 0) {
+            break;
+        }
+
+        for (k = 0; k < n; k++) {
+            ngx_slab_free_locked(zone->shpool,
+                                 (void *) (uintptr_t) handles[k]);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return p;
 }
 
 

@@ -36,6 +36,8 @@ static int ws_stream_hls_close(ws_stream_hls_t *h, int64_t end, int seg,
     unsigned key);
 static void ws_stream_hls_next(ws_stream_hls_t *h);
 static void ws_stream_hls_complete(ws_stream_hls_t *h);
+static size_t ws_stream_hls_retire(ws_stream_hls_t *h, uint64_t *handles,
+    size_t n, int force);
 
 
 int
@@ -604,6 +606,21 @@ ws_stream_hls_oldest_gen(const ws_stream_hls_t *h)
 size_t
 ws_stream_hls_expire(ws_stream_hls_t *h, uint64_t *handles, size_t n)
 {
+    return ws_stream_hls_retire(h, handles, n, 0);
+}
+
+
+size_t
+ws_stream_hls_drop(ws_stream_hls_t *h, uint64_t *handles, size_t n)
+{
+    return ws_stream_hls_retire(h, handles, n, 1);
+}
+
+
+static size_t
+ws_stream_hls_retire(ws_stream_hls_t *h, uint64_t *handles, size_t n,
+    int force)
+{
     int                   old, room;
     uint64_t              m, i, left;
     ws_stream_hls_seg_t  *s, *last;
@@ -632,7 +649,7 @@ ws_stream_hls_expire(ws_stream_hls_t *h, uint64_t *handles, size_t n)
     room = h->committed - h->oldest_part >= WS_STREAM_HLS_PARTS
            || h->open + (h->open_parts ? 1 : 0) - m >= WS_STREAM_HLS_SEGS;
 
-    if (!old && !room) {
+    if (!old && !room && !force) {
         return 0;
     }
 

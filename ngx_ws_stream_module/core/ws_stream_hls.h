@@ -426,6 +426,14 @@ size_t ws_stream_hls_expire(ws_stream_hls_t *h, uint64_t *handles,
     size_t n);
 
 /*
+ * Writer: as ws_stream_hls_expire(), but the oldest complete segment goes
+ * whether its time came or not (counted in h->early): for a glue that
+ * has no memory for the next part.  0 when no complete segment is left.
+ */
+size_t ws_stream_hls_drop(ws_stream_hls_t *h, uint64_t *handles,
+    size_t n);
+
+/*
  * Readers, any process.  head and snapshot return WS_STREAM_OK or
  * WS_STREAM_AGAIN (the writer kept changing the index: try later);
  * part and segment FOUND, NOT_YET (within what a blocking request may

@@ -1114,6 +1114,49 @@ test_hls_first(void)
 }
 
 
+/* a glue out of memory drops the oldest complete segments, early */
+
+static void
+test_hls_drop(void)
+{
+    size_t                 n;
+    uint64_t               oldest, handles[WS_STREAM_HLS_SEG_PARTS];
+    ws_stream_hls_t       *h;
+    test_hls_glue_t        g;
+    ws_stream_hls_head_t     hd;
+    ws_stream_hls_chunk_t    c;
+    ws_stream_hls_seg_ref_t  ref;
+
+    h = test_hls_new(200, 2000, 7, 0);
+    test_hls_glue(&g, h);
+    test_hls_stream(&g, 30, 1, 60, 300, 0, 0);      /* 10 s: 5 segments */
+
+    T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK);
+    oldest = hd.oldest;
+    T(hd.open >= oldest + 4);
+    T(ws_stream_hls_segment(h, oldest, &ref) == WS_STREAM_HLS_FOUND);
+
+    n = ws_stream_hls_drop(h, handles, WS_STREAM_HLS_SEG_PARTS);
+    T(n == ref.nparts && n >= 10 && h->early == 1);
+    T(handles[0] == ref.parts[0].handle);
+    T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK && hd.oldest == oldest + 1);
+    T(ws_stream_hls_part(h, oldest, 0, &c) == WS_STREAM_HLS_GONE);
+    T(ws_stream_hls_part(h, oldest + 1, 0, &c) == WS_STREAM_HLS_FOUND);
+
+    /* too small a buffer, and never the open segment */
+    T(ws_stream_hls_drop(h, handles, 8) == 0);
+
+    while (ws_stream_hls_drop(h, handles, WS_STREAM_HLS_SEG_PARTS)) {
+        /* void */
+    }
+
+    T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK && hd.oldest == hd.open);
+    T(ws_stream_hls_part(h, hd.open, 0, &c) == WS_STREAM_HLS_FOUND);
+
+    free(h);
+}
+
+
 void
 test_hls(void)
 {
@@ -1131,4 +1174,5 @@ test_hls(void)
     test_hls_block();
     test_hls_uri();
     test_hls_first();
+    test_hls_drop();
 }
