@@ -46,7 +46,7 @@ mkdir -p "$OUT"
 
 $CC -std=gnu99 -g -O1 -Wall -Wextra -Werror \
     -fsanitize=address,undefined -fno-sanitize-recover=all \
-    -I"$CORE" "$DIR/flv2fmp4.c" "$CORE/ws_stream_mp4.c" \
+    -I"$CORE" "$DIR/flv2fmp4.c" "$CORE"/ws_stream_mp4*.c \
     "$CORE/ws_stream_flv.c" "$CORE/ws_stream_sps.c" -o "$TOOL" \
     || { echo "FAILED: build flv2fmp4"; echo "0 passed, 1 failed"; exit 1; }
 
