@@ -28,16 +28,19 @@ export async function writeFile(dir, name, buffers) {
   return p;
 }
 
-/** Streams of a file with decoded frame counts (ffprobe -count_frames). */
+/**
+ * Streams of a file with decoded frame counts (ffprobe -count_frames: frames,
+ * what decodes) and packet counts (-count_packets: packets, what is stored).
+ */
 export async function probe(file) {
-  const r = await run(FFPROBE, ['-v', 'error', '-count_frames', '-show_entries',
-    'stream=index,codec_type,codec_name,profile,level,width,height,nb_read_frames,sample_rate,channels,avg_frame_rate',
+  const r = await run(FFPROBE, ['-v', 'error', '-count_frames', '-count_packets', '-show_entries',
+    'stream=index,codec_type,codec_name,profile,level,width,height,nb_read_frames,nb_read_packets,sample_rate,channels,avg_frame_rate',
     '-of', 'json', file]);
   if (r.code !== 0) throw new Error(`ffprobe ${file} failed (${r.code}): ${r.stderr}`);
   const streams = JSON.parse(r.stdout).streams || [];
   const video = streams.find((s) => s.codec_type === 'video') || null;
   const audio = streams.find((s) => s.codec_type === 'audio') || null;
-  for (const s of [video, audio]) if (s) s.frames = Number(s.nb_read_frames);
+  for (const s of [video, audio]) if (s) { s.frames = Number(s.nb_read_frames); s.packets = Number(s.nb_read_packets); }
   return { streams, video, audio, stderr: r.stderr };
 }
 
