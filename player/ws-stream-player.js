@@ -1,12 +1,15 @@
 // WsStreamPlayer: WsLoader -> demux (flv-demux.js) -> Mp4Remuxer -> MseController, with a
 // continuous player timeline across reconnects and publisher restarts, and a latency
-// controller against the server's wall clock.
+// controller against the server's wall clock. Without MSE (or when asked to),
+// HLS from the server's ws_stream_hls location: native, or through an hls.js
+// constructor the page passes in (the player itself loads nothing).
 import { ErrorCodes, WsStreamError } from './errors.js';
 import { demuxVideo, demuxAudio } from './flv-demux.js';
 import { Mp4Remuxer } from './mp4-remux.js';
 import { WsLoader, Emitter, hlsUrlFor } from './loader.js';
 import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from './mse.js';
 import { LatencyController, Timeline } from './latency.js';
+import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from './hls-mode.js';
 
 export { hlsUrlFor };
 
@@ -21,6 +24,7 @@ const AUDIO_FLUSH = 40;         // ms: audio is appended at least this often
 const AUDIO_BATCH = 1;          // audio frames per segment
 const START_WAIT = 300;         // ms to wait for a missing track's config after the first media
 const TRACKS = { 1: 'video', 2: 'audio' };
+const HLS_JS_CONFIG = { lowLatencyMode: true };
 
 /**
  * Events: 'state'(state), 'stats'({latency, buffer, bitrate, droppedFrames, decodedFrames,
@@ -30,7 +34,7 @@ export class WsStreamPlayer extends Emitter {
   /**
    * @param {HTMLVideoElement} video
    * @param {string} url ws:// or wss:// stream URL
-   * @param {{latency?: number, hls?: {url?: string, enabled?: boolean},
+   * @param {{latency?: number, hls?: {url?: string, enabled?: boolean, force?: boolean, Hls?: Function, config?: object},
    *          reconnect?: {min?: number, max?: number}, statsInterval?: number, reportInterval?: number}} [opts]
    */
   constructor(video, url, { latency = DEFAULT_LATENCY, hls = {}, reconnect, statsInterval = 1000, reportInterval = 5000 } = {}) {
@@ -39,7 +43,7 @@ export class WsStreamPlayer extends Emitter {
     this.url = url;
     this.opts = { latency, hls: { enabled: true, ...hls }, reconnect, statsInterval, reportInterval };
     this.state = 'connecting';
-    this.mode = null;            // 'mse' | 'hls'
+    this.mode = null;            // 'mse' | 'hls' (native) | 'hls.js'
     this.lastStats = null;
     this.stalls = 0;
     this._timers = [];
@@ -72,25 +76,92 @@ export class WsStreamPlayer extends Emitter {
 
   _start() {
     if (this.state === 'destroyed') return;
-    if (MseController.isSupported()) return this._startMse();
     const hls = this.opts.hls;
-    if (hls.enabled !== false && this.video.canPlayType('application/vnd.apple.mpegurl')) return this._startHls();
+    const Hls = hls.Hls;
+    const mode = chooseMode({
+      mse: MseController.isSupported(),
+      hlsJs: typeof Hls === 'function' && typeof Hls.isSupported === 'function' && !!Hls.isSupported(),
+      nativeHls: !!this.video.canPlayType('application/vnd.apple.mpegurl'),
+      enabled: hls.enabled !== false,
+      force: !!hls.force,
+    });
+    if (mode === 'mse') return this._startMse();
+    if (mode === 'hls') return this._startHls();
+    if (mode === 'hls.js') return this._startHlsJs();
     this._fail(new WsStreamError(ErrorCodes.MSE_UNSUPPORTED,
       'neither MediaSource nor ManagedMediaSource, and native HLS is ' + (hls.enabled === false ? 'disabled' : 'unsupported'),
       { fatal: true }));
+  }
+
+  get _hlsUrl() { return this.opts.hls.url || hlsUrlFor(this.url); }
+
+  // both HLS paths: the video element says playing or waiting
+  _listenHlsState() {
+    const v = this.video;
+    this._listen(v, 'playing', () => { this._hlsAttempt = 0; this._setState('playing'); });
+    this._listen(v, 'waiting', () => this._setState('buffering'));
+    this._every(this.opts.statsInterval, () => this._stats());
   }
 
   // native HLS fallback
   _startHls() {
     this.mode = 'hls';
     const v = this.video;
-    this._listen(v, 'playing', () => this._setState('playing'));
-    this._listen(v, 'waiting', () => this._setState('buffering'));
+    this._listenHlsState();
     this._listen(v, 'error', () => this._fail(new WsStreamError(ErrorCodes.MEDIA,
       `HLS playback failed: ${v.error ? v.error.message || v.error.code : 'unknown'}`, { fatal: true })));
-    v.src = this.opts.hls.url || hlsUrlFor(this.url);
+    v.src = this._hlsUrl;
     this._play();
-    this._every(this.opts.statsInterval, () => this._stats());
+  }
+
+  // HLS through the page's hls.js (opts.hls.Hls)
+  _startHlsJs() {
+    this.mode = 'hls.js';
+    this._hlsAttempt = 0;
+    this.recoveries = [];
+    this._listenHlsState();
+    this._newHlsJs();
+  }
+
+  _newHlsJs() {
+    const Hls = this.opts.hls.Hls;
+    const h = this.hlsjs = new Hls({ ...HLS_JS_CONFIG, ...this.opts.hls.config });
+    h.on(Hls.Events.MANIFEST_PARSED, () => { if (this.hlsjs === h) this._play(); });
+    h.on(Hls.Events.ERROR, (_type, data) => { if (this.hlsjs === h) this._onHlsJsError(data || {}); });
+    h.attachMedia(this.video);
+    h.loadSource(this._hlsUrl);
+  }
+
+  // Fatal hls.js errors: a media error is recovered (3 times a minute); a network
+  // error (the stream offline, the server gone) starts hls.js again after a delay.
+  _onHlsJsError(d) {
+    if (!d.fatal) return;
+    const types = this.opts.hls.Hls.ErrorTypes || {};
+    const what = `hls.js ${d.type}: ${d.details}` + (d.response && d.response.code ? ` (HTTP ${d.response.code})` : '');
+    const now = performance.now();
+    this.recoveries = this.recoveries.filter((t) => now - t < 60000);
+    if (d.type === types.MEDIA_ERROR && this.recoveries.length < 3) {
+      this.recoveries.push(now);
+      this.emit('error', new WsStreamError(ErrorCodes.MEDIA, what));
+      this.hlsjs.recoverMediaError();
+      return;
+    }
+    if (d.type === types.NETWORK_ERROR) {
+      this.emit('error', new WsStreamError(ErrorCodes.NETWORK, what));
+      this._setState(d.response && d.response.code === 404 ? 'offline' : 'reconnecting');
+      this._dropHlsJs();
+      const delay = retryDelay(this._hlsAttempt, { min: this.opts.reconnect?.min ?? 500, max: this.opts.reconnect?.max ?? 10000 });
+      this._hlsAttempt = Math.min(this._hlsAttempt + 1, 30);
+      this._retryTimer = setTimeout(() => { this._retryTimer = null; if (!this.hlsjs && this.state !== 'destroyed') this._newHlsJs(); }, delay);
+      return;
+    }
+    this._fail(new WsStreamError(ErrorCodes.MEDIA, what, { fatal: true }));
+  }
+
+  _dropHlsJs() {
+    const h = this.hlsjs;
+    this.hlsjs = null;
+    if (h) h.destroy();
   }
 
   // MSE
@@ -350,7 +421,11 @@ export class WsStreamPlayer extends Emitter {
     const v = this.video;
     const q = typeof v.getVideoPlaybackQuality === 'function' ? v.getVideoPlaybackQuality() : null;
     let bitrate = null, latency = null, buffer = null, offset = null;
-    if (this.loader) {
+    if (this.mode === 'hls' || this.mode === 'hls.js') {
+      const playing = this.state === 'playing';
+      latency = !playing ? null : this.mode === 'hls' ? nativeHlsLatency(v, Date.now()) : hlsJsLatency(this.hlsjs);
+      buffer = Math.round(this.bufferAhead());
+    } else if (this.loader) {
       bitrate = Math.round((this.loader.bytes - this._bytesAt) * 8000 / Math.max(1, now - this._statsAt));
       this._bytesAt = this.loader.bytes;
       offset = this.loader.offset;
@@ -378,12 +453,14 @@ export class WsStreamPlayer extends Emitter {
     for (const t of this._timers) clearInterval(t);
     this._timers = [];
     clearTimeout(this._startTimer);
+    clearTimeout(this._retryTimer);
+    this._dropHlsJs();
     for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
     this._listeners = [];
     if (this.loader) this.loader.close();
   }
 
-  /** Stop everything and release the video element. */
+  /** Stop everything (socket or hls.js) and release the video element. */
   destroy() {
     if (this.state === 'destroyed') return;
     this._teardown();
