@@ -91,9 +91,11 @@ function nofileLimit() {
 // with 1 worker, 5000/5000 with multi_accept). `wsStream` loads and
 // configures our module,
 // `hls` turns on nginx-rtmp's HLS with the shortest fragments it cuts
-// (one GOP: the fixtures have a keyframe every second).
+// (one GOP: the fixtures have a keyframe every second), `llhls` our LL-HLS
+// on /llhls/ (module defaults: 200 ms parts, 2 s segments, a window of 7;
+// `llhlsConf` adds ws_stream_hls_* directives, e.g. { segment: '1s' }).
 export async function startNginx({ workers = 1, wsStream = true, hls = false,
-  zone = '64m', tag = 'nginx' } = {}) {
+  llhls = false, llhlsConf = {}, zone = '64m', tag = 'nginx' } = {}) {
   const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), `wsbench-${tag}-`));
   for (const d of ['tmp', 'logs', 'hls', 'modules'])
     await fsp.mkdir(path.join(prefix, d), { recursive: true });
@@ -116,8 +118,13 @@ export async function startNginx({ workers = 1, wsStream = true, hls = false,
     hls ? `hls on; hls_path ${prefix}/hls; hls_fragment 1s;
            hls_playlist_length 3s; hls_cleanup on;` : '',
   ].join('\n            ');
+  const llConf = Object.entries(llhlsConf)
+    .map(([k, v]) => ` ws_stream_hls_${k} ${v};`).join('');
   const locs = [
     wsStream ? 'location /ws/ { ws_stream bench; }' : '',
+    wsStream && llhls ? `location /llhls/ {
+            ws_stream_hls bench; ws_stream_hls_cors *;${llConf}
+        }` : '',
     `location /hls/ {
             alias ${prefix}/hls/;
             add_header Cache-Control no-cache;
@@ -142,6 +149,7 @@ rtmp {
 }
 ${httpBlock(prefix, `
     ${wsStream ? `ws_stream_zone zone=bench:${zone};` : ''}
+    ${llhls ? 'keepalive_requests 1000000;  # an LL-HLS client asks ~10/s' : ''}
     server {
         listen 127.0.0.1:${httpPort};
         ${locs}
@@ -172,6 +180,9 @@ ${httpBlock(prefix, `
     rtmpUrl: (name) => `rtmp://127.0.0.1:${rtmpPort}/live/${name}`,
     wsUrl: (name) => `ws://127.0.0.1:${httpPort}/ws/live/${name}`,
     hlsUrl: (name) => `http://127.0.0.1:${httpPort}/hls/${name}.m3u8`,
+    // our LL-HLS: file = media.m3u8 (media playlist) or index.m3u8
+    llhlsUrl: (name, file = 'media.m3u8') =>
+      `http://127.0.0.1:${httpPort}/llhls/live/${name}/${file}`,
     hlsDir: path.join(prefix, 'hls'),
     errorLog: () => fs.readFileSync(path.join(prefix, 'error.log'), 'utf8'),
     // sanitizer reports written so far (text), '' if none
