@@ -99,7 +99,8 @@ unit: $(BUILD)/unit
 	CC="$(CC)" test/mp4/check.sh $(BUILD)
 	WS_STREAM_UNIT=$(BUILD)/unit node --test test/hls/
 	$(MAKE) -C bench test
-	node --test bench/lib/sei.test.mjs bench/g2g/stamps.test.mjs
+	node --test bench/lib/sei.test.mjs bench/lib/fmp4.test.mjs \
+	    bench/g2g/stamps.test.mjs
 
 player:
 	node player/build.mjs
