@@ -2,13 +2,15 @@
  * ws-stream-load: an epoll load client that opens many live-stream viewers
  * and measures what they receive.
  *
- *   ws-stream-load --mode ws|flv|rtmp --url URL -n VIEWERS
+ *   ws-stream-load --mode ws|flv|rtmp|hls --url URL -n VIEWERS
  *       [--duration S (20)] [--warmup S (3)] [--rate CONNECTS_PER_S (1000)]
  *       [--pids PID,PID,...] [--threads T (1)] [--json] [--label TEXT]
  *
  *   ws    ws://HOST:PORT/PATH      ngx_ws_stream protocol v1 (wsstream.1)
  *   flv   ws://HOST:PORT/APP/NAME.flv  FLV over WebSocket (node-media-server)
  *   rtmp  rtmp://HOST:PORT/APP/NAME    RTMP play
+ *   hls   http://HOST:PORT/PREFIX/APP/NAME/media.m3u8  LL-HLS of
+ *         ngx_ws_stream (load_hls.c)
  *
  * Timeline: connections are opened at --rate (at most 30 s of connecting);
  * once every viewer is connected or failed, --warmup seconds pass, then
@@ -17,7 +19,7 @@
  * fatal), 1 on a usage error or if no viewer connected.
  *
  * "Connected" means: 101 Switching Protocols with a correct accept key (ws,
- * flv), NetStream.Play.Start (rtmp).  Delays are taken when a message (ws
+ * flv), NetStream.Play.Start (rtmp), the first playlist (hls).  Delays are taken when a message (ws
  * media message, FLV tag, RTMP message) has been received completely, with
  * one clock reading per read() call.
  *
@@ -112,6 +114,8 @@ conn_release(load_conn_t *c)
     }
     if (load_target.mode == LOAD_MODE_RTMP) {
         load_rtmp_free(c);
+    } else if (load_target.mode == LOAD_MODE_HLS) {
+        load_hls_free(c);
     } else {
         load_ws_free(c);
     }
@@ -255,6 +259,8 @@ conn_connected_tcp(load_thread_t *t, load_conn_t *c)
     c->state = CS_HANDSHAKE;
     if (load_target.mode == LOAD_MODE_RTMP) {
         (void) load_rtmp_start(t, c);
+    } else if (load_target.mode == LOAD_MODE_HLS) {
+        (void) load_hls_start(t, c);
     } else {
         (void) load_ws_start(t, c);
     }
@@ -277,6 +283,8 @@ conn_event(load_thread_t *t, load_conn_t *c, uint32_t events)
     if (events & EPOLLOUT) {
         if (load_target.mode == LOAD_MODE_RTMP) {
             (void) load_rtmp_write(t, c);
+        } else if (load_target.mode == LOAD_MODE_HLS) {
+            (void) load_hls_write(t, c);
         } else {
             (void) load_ws_write(t, c);
         }
@@ -317,6 +325,10 @@ conn_event(load_thread_t *t, load_conn_t *c, uint32_t events)
             if (load_rtmp_read(t, c, t->rbuf, (size_t) n) != 0) {
                 return;
             }
+        } else if (load_target.mode == LOAD_MODE_HLS) {
+            if (load_hls_read(t, c, t->rbuf, (size_t) n) != 0) {
+                return;
+            }
         } else {
             if (load_ws_read(t, c, t->rbuf, (size_t) n) != 0) {
                 return;
@@ -343,6 +355,10 @@ check_timeouts(load_thread_t *t, int cutoff)
             c->state = CS_CONNECTING;
             load_fail(t, c, LOAD_ERR_TIMEOUT,
                       "not started within the connect time limit");
+            continue;
+        }
+        if (c->state == CS_OPEN && load_target.mode == LOAD_MODE_HLS) {
+            load_hls_tick(t, c, now);
             continue;
         }
         if (c->state != CS_CONNECTING && c->state != CS_HANDSHAKE) {
@@ -431,14 +447,16 @@ usage(const char *msg)
         fprintf(stderr, "ws-stream-load: %s\n", msg);
     }
     fprintf(stderr,
-        "usage: ws-stream-load --mode ws|flv|rtmp --url URL -n VIEWERS\n"
+        "usage: ws-stream-load --mode ws|flv|rtmp|hls --url URL -n VIEWERS\n"
         "         [--duration S (20)] [--warmup S (3)]"
         " [--rate CONNECTS_PER_S (1000)]\n"
         "         [--pids PID,PID,...] [--threads T (1)] [--json]"
         " [--label TEXT]\n"
         "  ws    ws://HOST:PORT/ws/APP/NAME     (ngx_ws_stream, wsstream.1)\n"
         "  flv   ws://HOST:PORT/APP/NAME.flv    (FLV over WebSocket)\n"
-        "  rtmp  rtmp://HOST:PORT/APP/NAME      (RTMP play)\n");
+        "  rtmp  rtmp://HOST:PORT/APP/NAME      (RTMP play)\n"
+        "  hls   http://HOST:PORT/PREFIX/APP/NAME/media.m3u8"
+        "  (LL-HLS, ngx_ws_stream)\n");
     exit(1);
 }
 
@@ -500,6 +518,12 @@ parse_url(void)
         }
         hp = u + 7;
         defport = 1935;
+    } else if (opt.mode == LOAD_MODE_HLS) {
+        if (strncmp(u, "http://", 7) != 0) {
+            usage("hls mode needs an http:// URL");
+        }
+        hp = u + 7;
+        defport = 80;
     } else {
         if (strncmp(u, "ws://", 5) != 0) {
             usage("ws and flv modes need a ws:// URL");
@@ -597,8 +621,10 @@ parse_args(int argc, char **argv)
                 opt.mode = LOAD_MODE_FLV;
             } else if (strcmp(v, "rtmp") == 0) {
                 opt.mode = LOAD_MODE_RTMP;
+            } else if (strcmp(v, "hls") == 0) {
+                opt.mode = LOAD_MODE_HLS;
             } else {
-                usage("--mode must be ws, flv or rtmp");
+                usage("--mode must be ws, flv, rtmp or hls");
             }
         } else if (strcmp(a, "--url") == 0) {
             opt.url = v;

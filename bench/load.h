@@ -8,6 +8,8 @@
  *               and FLV over WebSocket as node-media-server serves it
  *               (--mode flv)
  * load_rtmp.c   RTMP play through rtmp_play.c (--mode rtmp)
+ * load_hls.c    LL-HLS client of ngx_ws_stream (--mode hls), parsers in
+ *               hls_parse.c
  *
  * One connection keeps only a few hundred bytes of state: the first
  * LOAD_HEAD bytes of the message (or FLV tag) being received, and counts
@@ -34,8 +36,26 @@
 typedef enum {
     LOAD_MODE_WS = 0,
     LOAD_MODE_FLV,
-    LOAD_MODE_RTMP
+    LOAD_MODE_RTMP,
+    LOAD_MODE_HLS
 } load_mode_e;
+
+/* LL-HLS requests and the statuses of their answers */
+typedef enum {
+    LOAD_HLS_PLAYLIST = 0,        /* media playlist, blocking or not */
+    LOAD_HLS_INIT,                /* init segment */
+    LOAD_HLS_PART,
+    LOAD_HLS_REQ_N
+} load_hls_req_e;
+
+typedef enum {
+    LOAD_HLS_200 = 0,
+    LOAD_HLS_400,
+    LOAD_HLS_404,
+    LOAD_HLS_503,
+    LOAD_HLS_OTHER,
+    LOAD_HLS_ST_N
+} load_hls_status_e;
 
 typedef enum {
     LOAD_ERR_CONNECT = 0,         /* socket()/connect() failed */
@@ -101,6 +121,7 @@ typedef struct {
     char           *hs;           /* handshake buffer, freed when open */
     uint16_t        hs_len;
     rtmp_play_t    *rp;           /* rtmp mode */
+    struct load_hls_s  *hls;      /* hls mode */
 
     uint64_t        t_connect_us; /* monotonic, connect() called */
     int64_t         first_key_us; /* connect() to first keyframe, -1 */
@@ -130,6 +151,15 @@ typedef struct {
     uint64_t        pongs_dropped;
     load_hist_t     sei_us;
     load_hist_t     ingest_ms;
+
+    /* hls mode */
+    uint64_t        hls_req[LOAD_HLS_REQ_N];     /* answered, window */
+    uint64_t        hls_status[LOAD_HLS_ST_N];   /* answers, whole run */
+    uint64_t        hls_parts;    /* parts received, window */
+    uint64_t        hls_skipped;  /* new parts not fetched, window */
+    uint64_t        hls_odd;      /* playlist oddities, whole run */
+    load_hist_t     hls_listed_us;  /* stamped frame: listed - sent */
+    load_hist_t     hls_hold_us;    /* blocking playlist: sent - answered */
 } load_stats_t;
 
 struct load_thread_s {
@@ -147,6 +177,8 @@ struct load_thread_s {
     load_stats_t    st;
     char            first_err[LOAD_ERR_N][160];
     uint64_t        first_err_us[LOAD_ERR_N];   /* monotonic */
+    char            hls_first_status[160];      /* first answer not 200 */
+    char            hls_first_odd[160];
 };
 
 /* options and shared state (load.c) */
@@ -241,5 +273,13 @@ int load_rtmp_read(load_thread_t *t, load_conn_t *c, const uint8_t *p,
     size_t n);
 int load_rtmp_write(load_thread_t *t, load_conn_t *c);
 void load_rtmp_free(load_conn_t *c);
+
+int load_hls_start(load_thread_t *t, load_conn_t *c);
+int load_hls_read(load_thread_t *t, load_conn_t *c, const uint8_t *p,
+    size_t n);
+int load_hls_write(load_thread_t *t, load_conn_t *c);
+/* every 250 ms for an open connection: retries and request timeouts */
+void load_hls_tick(load_thread_t *t, load_conn_t *c, uint64_t now_mono);
+void load_hls_free(load_conn_t *c);
 
 #endif /* LOAD_H */

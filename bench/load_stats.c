@@ -12,7 +12,7 @@
  * JSON output (--json): one object on one line on stdout.  Keys:
  *
  *   label              --label text ("" if none)
- *   mode               "ws", "flv" or "rtmp"
+ *   mode               "ws", "flv", "rtmp" or "hls"
  *   url                --url
  *   threads            --threads
  *   viewers            viewers asked (-n)
@@ -69,6 +69,26 @@
  *   server_cpu_ms      sum of their cpu_ms
  *   server_rss_kb      sum of their rss_kb
  *   cpu_ms_per_viewer_s     server_cpu_ms / (connected * window_s)
+ *   hls                null, or in hls mode an object:
+ *       requests       {playlist, init, part}: answers received in the
+ *                      window (blocking and other playlist requests alike)
+ *       requests_per_s their sum / window_s
+ *       status         {"200", "400", "404", "503", "other"}: answers by
+ *                      status, whole run
+ *       parts          parts received whole (200) in the window
+ *       parts_per_s_per_viewer  parts / (connected * window_s)
+ *       parts_skipped  new parts a playlist listed that were not fetched
+ *                      (more than 16 at once), window
+ *       odd            playlist oddities, whole run: a blocking answer
+ *                      without the part asked for, no preload hint, an
+ *                      EXT-X-PART without a usable URI
+ *       first_status   the first answer that was not 200 ("" if none)
+ *       first_odd      the first oddity ("" if none)
+ *       listed_delay_us  {count,p50,p95,p99,max,mean}: per stamped video
+ *                      frame, arrival of the playlist that listed its part
+ *                      minus the stamp, window
+ *       hold_us        same shape: blocking playlist request sent ->
+ *                      answer complete, window
  */
 #include <fcntl.h>
 #include <math.h>
@@ -86,6 +106,8 @@
 typedef struct {
     load_stats_t    tot;
     const char     *first_err;    /* earliest error of any kind */
+    const char     *hls_first_status;
+    const char     *hls_first_odd;
     uint64_t       *keys;         /* sorted first-keyframe delays, us */
     uint64_t        nkeys;
     uint64_t        lost;
@@ -341,7 +363,7 @@ static const char *err_names[LOAD_ERR_N] = {
     "connect", "handshake", "timeout", "closed", "protocol"
 };
 
-static const char *mode_names[] = { "ws", "flv", "rtmp" };
+static const char *mode_names[] = { "ws", "flv", "rtmp", "hls" };
 
 
 
@@ -378,6 +400,23 @@ sum_up(const load_run_t *r, load_sum_t *s)
         s->tot.online += ts->online;
         hist_merge(&s->tot.sei_us, &ts->sei_us);
         hist_merge(&s->tot.ingest_ms, &ts->ingest_ms);
+        for (e = 0; e < LOAD_HLS_REQ_N; e++) {
+            s->tot.hls_req[e] += ts->hls_req[e];
+        }
+        for (e = 0; e < LOAD_HLS_ST_N; e++) {
+            s->tot.hls_status[e] += ts->hls_status[e];
+        }
+        s->tot.hls_parts += ts->hls_parts;
+        s->tot.hls_skipped += ts->hls_skipped;
+        s->tot.hls_odd += ts->hls_odd;
+        hist_merge(&s->tot.hls_listed_us, &ts->hls_listed_us);
+        hist_merge(&s->tot.hls_hold_us, &ts->hls_hold_us);
+        if (s->hls_first_status == NULL && r->th[k].hls_first_status[0]) {
+            s->hls_first_status = r->th[k].hls_first_status;
+        }
+        if (s->hls_first_odd == NULL && r->th[k].hls_first_odd[0]) {
+            s->hls_first_odd = r->th[k].hls_first_odd;
+        }
     }
 
     s->win_s = (double) (r->t_w1 - r->t_w0) / 1e6;
@@ -453,6 +492,52 @@ key_pct(const load_sum_t *s, double q)
 
 /* ---- report ---- */
 
+static uint64_t
+hls_requests(const load_sum_t *s)
+{
+    return s->tot.hls_req[LOAD_HLS_PLAYLIST] + s->tot.hls_req[LOAD_HLS_INIT]
+           + s->tot.hls_req[LOAD_HLS_PART];
+}
+
+
+static void
+report_hls_human(const load_sum_t *s)
+{
+    const load_stats_t  *h = &s->tot;
+
+    fprintf(stderr,
+        "  hls requests in the window: playlist %llu, init %llu, part %llu"
+        " (%.0f/s); parts %llu, skipped %llu\n"
+        "  hls answers: 200 %llu, 400 %llu, 404 %llu, 503 %llu, other %llu;"
+        " oddities %llu%s%s%s%s\n"
+        "  part listed delay us: p50 %llu p95 %llu p99 %llu max %llu"
+        " (%llu frames); blocking hold us: p50 %llu max %llu\n",
+        (unsigned long long) h->hls_req[LOAD_HLS_PLAYLIST],
+        (unsigned long long) h->hls_req[LOAD_HLS_INIT],
+        (unsigned long long) h->hls_req[LOAD_HLS_PART],
+        s->win_s > 0 ? (double) hls_requests(s) / s->win_s : 0,
+        (unsigned long long) h->hls_parts,
+        (unsigned long long) h->hls_skipped,
+        (unsigned long long) h->hls_status[LOAD_HLS_200],
+        (unsigned long long) h->hls_status[LOAD_HLS_400],
+        (unsigned long long) h->hls_status[LOAD_HLS_404],
+        (unsigned long long) h->hls_status[LOAD_HLS_503],
+        (unsigned long long) h->hls_status[LOAD_HLS_OTHER],
+        (unsigned long long) h->hls_odd,
+        s->hls_first_status ? "\n  first answer not 200: " : "",
+        s->hls_first_status ? s->hls_first_status : "",
+        s->hls_first_odd ? "\n  first oddity: " : "",
+        s->hls_first_odd ? s->hls_first_odd : "",
+        (unsigned long long) hist_pct(&h->hls_listed_us, 0.5),
+        (unsigned long long) hist_pct(&h->hls_listed_us, 0.95),
+        (unsigned long long) hist_pct(&h->hls_listed_us, 0.99),
+        (unsigned long long) h->hls_listed_us.max,
+        (unsigned long long) h->hls_listed_us.count,
+        (unsigned long long) hist_pct(&h->hls_hold_us, 0.5),
+        (unsigned long long) h->hls_hold_us.max);
+}
+
+
 static void
 report_human(const load_run_t *r, const load_sum_t *s)
 {
@@ -498,6 +583,9 @@ report_human(const load_run_t *r, const load_sum_t *s)
             (unsigned long long) s->tot.skipped_bytes,
             (unsigned long long) s->tot.offline,
             (unsigned long long) s->tot.online);
+    }
+    if (r->mode == LOAD_MODE_HLS) {
+        report_hls_human(s);
     }
     fprintf(stderr,
         "  received: %.0f B/s total, %.0f B/s per viewer (min %.0f),"
@@ -559,6 +647,40 @@ json_hist(FILE *f, const char *name, const load_hist_t *h, int with99)
         fprintf(f, ",\"mean\":%.1f",
                 h->count ? h->sum / (double) h->count : 0.0);
     }
+    fputc('}', f);
+}
+
+
+static void
+report_hls_json(FILE *f, const load_sum_t *s)
+{
+    static const char   *st[LOAD_HLS_ST_N] = {
+        "200", "400", "404", "503", "other"
+    };
+    const load_stats_t  *h = &s->tot;
+    int                  i;
+
+    fprintf(f, ",\"hls\":{\"requests\":{\"playlist\":%llu,\"init\":%llu"
+            ",\"part\":%llu},\"requests_per_s\":%.1f,\"status\":{",
+            (unsigned long long) h->hls_req[LOAD_HLS_PLAYLIST],
+            (unsigned long long) h->hls_req[LOAD_HLS_INIT],
+            (unsigned long long) h->hls_req[LOAD_HLS_PART],
+            s->win_s > 0 ? (double) hls_requests(s) / s->win_s : 0);
+    for (i = 0; i < LOAD_HLS_ST_N; i++) {
+        fprintf(f, "%s\"%s\":%llu", i ? "," : "", st[i],
+                (unsigned long long) h->hls_status[i]);
+    }
+    fprintf(f, "},\"parts\":%llu,\"parts_per_s_per_viewer\":%.3f"
+            ",\"parts_skipped\":%llu,\"odd\":%llu,\"first_status\":",
+            (unsigned long long) h->hls_parts,
+            s->per > 0 ? (double) h->hls_parts / s->per : 0,
+            (unsigned long long) h->hls_skipped,
+            (unsigned long long) h->hls_odd);
+    json_str(f, s->hls_first_status ? s->hls_first_status : "");
+    fputs(",\"first_odd\":", f);
+    json_str(f, s->hls_first_odd ? s->hls_first_odd : "");
+    json_hist(f, "listed_delay_us", &h->hls_listed_us, 1);
+    json_hist(f, "hold_us", &h->hls_hold_us, 1);
     fputc('}', f);
 }
 
@@ -639,6 +761,11 @@ report_json(FILE *f, const load_run_t *r, const load_sum_t *s)
     fprintf(f, ",\"load_cpu_ms\":%.1f,\"load_cpu_ms_per_viewer_s\":%.5f",
             (double) (r->cpu1 - r->cpu0) / 1000,
             s->per > 0 ? (double) (r->cpu1 - r->cpu0) / 1000 / s->per : 0);
+    if (r->mode == LOAD_MODE_HLS) {
+        report_hls_json(f, s);
+    } else {
+        fputs(",\"hls\":null", f);
+    }
     fputs(",\"server_pids\":[", f);
     for (k = 0; k < r->npids; k++) {
         ticks = r->pids[k].ok ? r->pids[k].ticks1 - r->pids[k].ticks0 : 0;
