@@ -1,15 +1,17 @@
 // Glass-to-glass latency of browser players in headless Chromium.
 //
 //   node bench/g2g.mjs [--ours WSURL] [--flv WSURL] [--hls M3U8URL]
-//       [--seconds 60] [--json] [--port 0]
+//       [--hlsll M3U8URL] [--seconds 60] [--json] [--port 0]
 //       [--ours-config JSON] [--mpegts-config JSON] [--hls-config JSON]
+//       [--hlsll-config JSON]
 //       [--trace FILE]   (per-frame [ms since first frame, latency ms, index] per player, JSON)
 //
 // Needs a stamping publisher (build/bench/ws-stream-pub with a fixture: a
 // barcode with the frame index in every picture and a stamp SEI with the
 // publisher's wall clock in every video frame) on the servers behind the
 // URLs; starts no server itself. The given players run one after another
-// (ours, mpegts.js, hls.js), each in a fresh browser context of one headless
+// (ours, mpegts.js, hls.js, hls.js on our LL-HLS), each in a fresh browser
+// context of one headless
 // Chromium (/usr/bin/chromium via playwright-core, flags of t/lib/browser.mjs).
 //
 // Per player, for --seconds after its first presented frame: every presented
@@ -28,6 +30,13 @@
 //             false: the WebSocket must live in the page to be observed)
 //   hls.js 1.7.4  default config + HLS_CONFIG below (nginx-rtmp HLS is not
 //             LL-HLS; lowLatencyMode only matters for LL-HLS playlists)
+//   hlsll     hls.js 1.7.4 on ngx_ws_stream's LL-HLS (--hlsll: index.m3u8
+//             or media.m3u8 of a ws_stream_hls location), default config +
+//             HLSLL_CONFIG below. Stamps: hls.js's FRAG_PARSING_USERDATA
+//             (its fMP4 demuxer reads SEI NAL units of video samples too),
+//             and, to check it, the SEI read in the page from every loaded
+//             part (FRAG_LOADED payload, walked with bench/lib/fmp4.mjs);
+//             the report says how many stamps each source gave
 import { quantile, slope } from './lib/stats.mjs';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -55,14 +64,22 @@ export const HLS_CONFIG = {
   lowLatencyMode: true,
   liveSyncDurationCount: 2, // 1 stalls (3 in 30 s) with nginx-rtmp's 1 s fragments; default 3
 };
+// LL-HLS: hls.js then plays PART-HOLD-BACK (3 part targets) behind the
+// live edge and loads parts, with blocking playlist reloads
+export const HLSLL_CONFIG = {
+  lowLatencyMode: true,
+};
 
-const USAGE = `usage: node bench/g2g.mjs [--ours WSURL] [--flv WSURL] [--hls M3U8URL] [--seconds 60] [--json]
-    [--port 0] [--ours-config JSON] [--mpegts-config JSON] [--hls-config JSON] [--trace FILE]`;
+const USAGE = `usage: node bench/g2g.mjs [--ours WSURL] [--flv WSURL] [--hls M3U8URL] [--hlsll M3U8URL]
+    [--seconds 60] [--json] [--port 0] [--ours-config JSON] [--mpegts-config JSON] [--hls-config JSON]
+    [--hlsll-config JSON] [--trace FILE]`;
 
 function parseArgs(argv) {
-  const o = { seconds: 60, json: false, port: 0, oursConfig: {}, mpegtsConfig: {}, hlsConfig: {}, trace: null };
-  const names = { '--ours': 'ours', '--flv': 'flv', '--hls': 'hls', '--seconds': 'seconds', '--port': 'port',
-    '--trace': 'trace', '--ours-config': 'oursConfig', '--mpegts-config': 'mpegtsConfig', '--hls-config': 'hlsConfig' };
+  const o = { seconds: 60, json: false, port: 0, oursConfig: {}, mpegtsConfig: {}, hlsConfig: {},
+    hlsllConfig: {}, trace: null };
+  const names = { '--ours': 'ours', '--flv': 'flv', '--hls': 'hls', '--hlsll': 'hlsll', '--seconds': 'seconds',
+    '--port': 'port', '--trace': 'trace', '--ours-config': 'oursConfig', '--mpegts-config': 'mpegtsConfig',
+    '--hls-config': 'hlsConfig', '--hlsll-config': 'hlsllConfig' };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i], v;
     if (a === '--json') { o.json = true; continue; }
@@ -80,7 +97,8 @@ function parseArgs(argv) {
   o.seconds = Number(o.seconds);
   o.port = Number(o.port);
   if (!(o.seconds > 0) || !Number.isInteger(o.port)) throw new Error(USAGE);
-  if (!o.ours && !o.flv && !o.hls) throw new Error(`give at least one of --ours, --flv, --hls\n${USAGE}`);
+  if (!o.ours && !o.flv && !o.hls && !o.hlsll)
+    throw new Error(`give at least one of --ours, --flv, --hls, --hlsll\n${USAGE}`);
   return o;
 }
 
@@ -182,6 +200,11 @@ function summarize(kind, g, errors) {
     errors: [...g.errors, ...errors].slice(0, 20),
   };
   if (g.playerInfo) r.playerInfo = g.playerInfo;
+  if (g.stampSources) {
+    r.stampSources = g.stampSources;  // stamps per source (hls.js modes)
+    const src = Object.entries(g.stampSources).filter(([, n]) => n > 0).map(([k]) => k);
+    r.stampSource = src.join(' + ') || 'none';
+  }
   Object.defineProperty(r, 'trace', { value: g.frames.map((f) => f.map((x) => Math.round(x * 10) / 10)) });
   return r;
 }
@@ -225,6 +248,7 @@ async function main() {
       ['ours', opts.ours, { ...OURS_CONFIG, ...opts.oursConfig }],
       ['mpegts', opts.flv, { ...MPEGTS_CONFIG, ...opts.mpegtsConfig }],
       ['hls', opts.hls, { ...HLS_CONFIG, ...opts.hlsConfig }],
+      ['hlsll', opts.hlsll, { ...HLSLL_CONFIG, ...opts.hlsllConfig }],
     ].filter((r) => r[1]);
     for (const [kind, url, cfg] of runs) {
       process.stderr.write(`g2g: ${kind} ${url} for ${opts.seconds} s ...\n`);

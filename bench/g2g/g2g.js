@@ -1,12 +1,15 @@
 // Glass-to-glass latency page (driven by bench/g2g.mjs).
 //
-//   index.html?player=ours|mpegts|hls&url=<stream URL>&cfg=<JSON>&seconds=<n>
+//   index.html?player=ours|mpegts|hls|hlsll&url=<stream URL>&cfg=<JSON>&seconds=<n>
 //
 // Before the player starts, window.WebSocket is replaced by a subclass that
 // also reads every message the player receives and extracts the publisher's
 // stamp SEI (ours: protocol v1 media messages; mpegts.js: FLV bytes); hls.js
-// delivers the SEI through FRAG_PARSING_USERDATA. stampByIndex keeps the most
-// recent stamp per fixture frame index.
+// delivers the SEI through FRAG_PARSING_USERDATA, for MPEG-TS segments and
+// fMP4 parts alike. For fMP4 (hlsll) the page also walks every part hls.js
+// loaded (FRAG_LOADED payload: moof/mdat, bench/lib/fmp4.mjs) and reads the
+// SEI of each video sample itself; G.stampSources counts the stamps each
+// way gave. stampByIndex keeps the most recent stamp per fixture frame index.
 //
 // requestVideoFrameCallback gives every presented frame; its barcode (top
 // strip, 16 blocks, see bench/fixtures.sh) names the fixture frame, whose
@@ -15,6 +18,7 @@
 // Results are in window.__g2g; done is set once `seconds` have passed since
 // the first presented frame.
 import { oursParser, flvParser, stampFromHlsUserdata } from './stamps.js';
+import { initTracks, videoStamps } from '/lib/fmp4.mjs';
 
 const FIXTURE_FRAMES = 900;
 const params = new URLSearchParams(location.search);
@@ -34,6 +38,8 @@ const stampByIndex = new Array(FIXTURE_FRAMES).fill(null);
 
 function onStamp(st) {
   if (st.index >= FIXTURE_FRAMES) return;
+  const old = stampByIndex[st.index];
+  if (old && old.wallUs === st.wallUs) return; // the same frame, another source
   stampByIndex[st.index] = st;
   G.stamps++;
   if (!G.done) G.recv.push(Date.now() - st.wallUs / 1000);
@@ -175,17 +181,38 @@ async function start() {
     if (r && r.catch) r.catch((e) => G.errors.push(`play: ${e.message}`));
     window.player = p;
     G.playerInfo = { version: mpegts.version };
-  } else if (kind === 'hls') {
+  } else if (kind === 'hls' || kind === 'hlsll') {
     const { default: Hls } = await import('/hlsjs/hls.mjs');
     const hls = new Hls(cfg);
     G.userdataEvents = 0;
+    G.stampSources = { FRAG_PARSING_USERDATA: 0 };
     hls.on(Hls.Events.FRAG_PARSING_USERDATA, (ev, data) => {
       G.userdataEvents++;
       for (const s of data.samples || []) {
         const st = stampFromHlsUserdata(s);
-        if (st) onStamp(st);
+        if (st) { G.stampSources.FRAG_PARSING_USERDATA++; onStamp(st); }
       }
     });
+    if (kind === 'hlsll') {
+      // the same stamps read from the bytes: init segment, then each part
+      G.stampSources['FRAG_LOADED bytes'] = 0;
+      G.parts = 0;
+      let tracks = null;
+      hls.on(Hls.Events.FRAG_LOADED, (ev, data) => {
+        try {
+          const u8 = new Uint8Array(data.payload);
+          if (data.frag.sn === 'initSegment') { tracks = initTracks(u8); return; }
+          G.parts++;
+          for (const s of videoStamps(u8, tracks)) {
+            if (!s.stamp) continue;
+            G.stampSources['FRAG_LOADED bytes']++;
+            onStamp(s.stamp);
+          }
+        } catch (e) {
+          G.errors.push(`part walker: ${e && e.message}`);
+        }
+      });
+    }
     hls.on(Hls.Events.ERROR, (ev, d) => { if (d.fatal) G.errors.push(`hls.js fatal ${d.type} ${d.details}`); });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       const r = video.play();
