@@ -19,9 +19,10 @@
  * fatal), 1 on a usage error or if no viewer connected.
  *
  * "Connected" means: 101 Switching Protocols with a correct accept key (ws,
- * flv), NetStream.Play.Start (rtmp), the first playlist (hls).  Delays are taken when a message (ws
- * media message, FLV tag, RTMP message) has been received completely, with
- * one clock reading per read() call.
+ * flv), NetStream.Play.Start (rtmp), the first media playlist (hls).
+ * Delays are taken when a message (ws media message, FLV tag, RTMP message,
+ * fMP4 sample) has been received completely, with one clock reading per
+ * read() call.
  *
  * JSON output (--json): one object on one line on stdout; the keys are
  * listed in load_stats.c, which does the counting and the report.  This
