@@ -357,7 +357,8 @@ ngx_ws_stream_hls_close(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 
     hls = pub->hls;
 
-    gen = ws_stream_hls_gen(&hls->index);
+    /* the part belongs to its segment's generation, whatever comes next */
+    gen = ws_stream_hls_close_gen(&hls->index);
 
     mrc = NGX_OK;
 

@@ -282,6 +282,7 @@ ws_stream_hls_cut(ws_stream_hls_t *h, unsigned track, unsigned key,
         }
 
         c->started = 1;
+        c->used = 1;
         c->tl_start = d;
         c->seg_start = d;
         c->part_start = d;
@@ -575,7 +576,14 @@ ws_stream_hls_discontinuity(ws_stream_hls_t *h)
     c->started = 0;
     c->have_audio = 0;
     c->lead = h->conf.lead;
-    c->gen++;
+
+    /* a new generation only after the last one had a segment: a stop
+     * and a start without media between them make one discontinuity */
+
+    if (c->used) {
+        c->gen++;
+        c->used = 0;
+    }
 
     ws_stream_hls_begin(h);
     ws_stream_hls_next(h);
@@ -589,6 +597,13 @@ uint32_t
 ws_stream_hls_gen(const ws_stream_hls_t *h)
 {
     return h->cut.gen;
+}
+
+
+uint32_t
+ws_stream_hls_close_gen(const ws_stream_hls_t *h)
+{
+    return h->cut.closing ? h->cut.close_seg_gen : h->cut.gen;
 }
 
 

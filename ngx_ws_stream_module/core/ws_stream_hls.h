@@ -180,6 +180,7 @@ typedef struct {
     uint8_t          seg_key;
     uint8_t          seg_disc;
     uint8_t          seg_new;       /* first segment of its timeline */
+    uint8_t          used;          /* gen has had a segment */
     uint32_t         seg_gen;
 
     /* the part being closed, until ws_stream_hls_commit() */
@@ -412,6 +413,9 @@ int ws_stream_hls_discontinuity(ws_stream_hls_t *h);
 
 /* Writer: the init generation of the segment to start next */
 uint32_t ws_stream_hls_gen(const ws_stream_hls_t *h);
+
+/* Writer: the init generation of the part being closed (its segment's) */
+uint32_t ws_stream_hls_close_gen(const ws_stream_hls_t *h);
 
 /* Writer: init segments older than this generation are unused */
 uint32_t ws_stream_hls_oldest_gen(const ws_stream_hls_t *h);

@@ -632,22 +632,25 @@ test_hls_discontinuity(void)
     /* nothing yet: nothing to close, nothing to flag */
 
     T(ws_stream_hls_discontinuity(h) == WS_STREAM_OK);
-    T(ws_stream_hls_gen(h) == 1 && h->cut.pending_disc == 0);
+    T(ws_stream_hls_gen(h) == 0 && h->cut.pending_disc == 0);
 
     test_hls_stream(&g, 30, 1, 60, 150, 500, 0);
 
     /* 500 + 4967 was the last frame: the open part ends 33 ms later */
 
     T(ws_stream_hls_discontinuity(h) == WS_STREAM_HLS_SEGMENT);
+    T(ws_stream_hls_close_gen(h) == 0 && ws_stream_hls_gen(h) == 1);
     end = ws_stream_hls_part_end(h);
     T(end == 500 + 5000);
     test_hls_commit(&g, 1);
 
     T(g.bad == 0 && h->open == 3 && h->end == end);
     T(h->segs[2].duration == 1000 && h->segs[2].complete);
-    T(ws_stream_hls_gen(h) == 2 && h->next_gen == 2 && h->next_disc == 1);
+    T(ws_stream_hls_gen(h) == 1 && h->next_gen == 1 && h->next_disc == 1);
+
+    /* a publisher that stops and one that starts: one generation */
     T(ws_stream_hls_discontinuity(h) == WS_STREAM_OK);
-    T(ws_stream_hls_gen(h) == 3);
+    T(ws_stream_hls_gen(h) == 1 && ws_stream_hls_close_gen(h) == 1);
 
     /* the new publisher starts at 0, audio first: skipped */
 
@@ -665,9 +668,9 @@ test_hls_discontinuity(void)
 
     T(g.bad == 0 && h->open == 7);
     T(h->segs[3].start == end && h->segs[3].discontinuity);
-    T(h->segs[3].gen == 3 && h->segs[3].dsn == 1);
-    T(h->segs[4].gen == 3 && h->segs[4].dsn == 1 && !h->segs[4].discontinuity);
-    T(h->segs[2].gen == 1 && h->segs[2].dsn == 0);
+    T(h->segs[3].gen == 1 && h->segs[3].dsn == 1);
+    T(h->segs[4].gen == 1 && h->segs[4].dsn == 1 && !h->segs[4].discontinuity);
+    T(h->segs[2].gen == 0 && h->segs[2].dsn == 0);
     T(h->discs == 1 && h->forced == 0);
 
     /* PROGRAM-DATE-TIME follows the ingest clock across the restart */
