@@ -651,6 +651,9 @@ mdat_bytes(hls_frag_t *f, const uint8_t *p, size_t n)
                                                      : HLS_SAMPLE_HEAD)
                         : 0;
         if (f->head_len == want) {
+            if (s->off + s->size > end) {
+                return;                 /* handed back once it is whole */
+            }
             sample_done(f);
             continue;
         }

@@ -103,9 +103,10 @@ int hls_part_before(const hls_part_id_t *a, const hls_part_id_t *b);
 int hls_mp4_video_track(const uint8_t *p, size_t n, uint32_t *track);
 
 /*
- * A sample of the fragment being walked: video (of video_track, or of
- * any track if that is 0) with its first min(size, HLS_SAMPLE_HEAD) bytes,
- * other tracks with none (head_len 0), in mdat order.
+ * A sample of the fragment being walked, once all its bytes went through
+ * the walker: video (of video_track, or of any track if that is 0) with
+ * its first min(size, HLS_SAMPLE_HEAD) bytes, other tracks with none
+ * (head_len 0), in mdat order.
  */
 typedef void (*hls_sample_pt)(void *ctx, int video, int key,
     const uint8_t *head, size_t head_len, uint32_t size);

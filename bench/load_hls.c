@@ -13,10 +13,10 @@
  *      the parts it lists after the last one taken are queued (the newest
  *      HLS_PL_QUEUE; older ones are counted as skipped);
  *   4. GET M.P.m4s for each queued part, walked as moof + mdat
- *      (hls_parse.c): each video sample goes to load_media() as an FLV
- *      video tag (delay = receive time - stamp), each audio sample counts
- *      as a message; *listed delay* = arrival of the playlist of step 3
- *      - stamp;
+ *      (hls_parse.c): each video sample, once its last byte is in, goes
+ *      to load_media() as an FLV video tag (delay = receive time -
+ *      stamp), each audio sample counts as a message; *listed delay* =
+ *      arrival of the playlist of step 3 - stamp;
  *   5. back to 3.
  *
  * An answer other than 200 is counted by status and the viewer goes on: a

@@ -475,7 +475,9 @@ typedef struct {
     uint32_t  size[64];
     size_t    head_len[64];
     uint8_t   head[64][HLS_SAMPLE_HEAD];
+    uint64_t  pos[64];            /* f->pos when handed back */
     unsigned  n;
+    const hls_frag_t  *f;
 } rec_t;
 
 
@@ -492,6 +494,7 @@ on_sample(void *ctx, int video, int key, const uint8_t *head,
     r->key[r->n] = key;
     r->size[r->n] = size;
     r->head_len[r->n] = head_len;
+    r->pos[r->n] = r->f->pos;
     memcpy(r->head[r->n], head, head_len);
     r->n++;
 }
@@ -620,6 +623,7 @@ walk(const buf_t *b, size_t step, uint32_t video, rec_t *r, hls_frag_t *f)
     size_t  i, k;
 
     memset(r, 0, sizeof(*r));
+    r->f = f;
     hls_frag_init(f, video, on_sample, r);
     for (i = 0; i < b->len; i += k) {
         k = step == 0 || step > b->len - i ? b->len - i : step;
@@ -682,6 +686,19 @@ test_fragments(void)
             CHECK(r->head_len[j] == HLS_SAMPLE_HEAD, "plain %zu: head", j);
             CHECK(bench_sei_find_avcc(r->head[j], r->head_len[j], &st) == 1
                   && st.index == v, "plain %zu: stamp", j);
+        }
+    }
+
+    /* fed byte by byte, a sample comes back with its last byte */
+    {
+        uint64_t  end = get32(&b, 0) + 8;     /* the first mdat's data */
+
+        (void) walk(&b, 1, 1, r, f);
+        for (j = 0; j < 15; j++) {
+            end += r->size[j];
+            CHECK(r->pos[j] + 1 == end, "sample %zu back at %llu, ends %llu",
+                  j, (unsigned long long) r->pos[j],
+                  (unsigned long long) end);
         }
     }
 
