@@ -1,14 +1,19 @@
 // make bench: ngx_ws_stream side by side with node-media-server (WS-FLV),
 // nginx-rtmp's RTMP play and nginx-rtmp's HLS, on one machine, with one
-// stamping publisher and one load client. Prints one table per scenario
+// stamping publisher and one load client; and our LL-HLS (ws_stream_hls)
+// against nginx-rtmp's HLS and our WebSocket. Prints one table per scenario
 // and writes build/bench/results.{json,md}; --update-docs also replaces the
 // results section of docs/performance.md. Asserts nothing.
 //
 //   node bench/run.mjs [--quick] [--seconds 15] [--warmup 3]
 //        [--viewers 1,100,1000,5000] [--sizes 720p,360p]
-//        [--systems ours-1w,ours-2w,nms,rtmp] [--no-hls] [--no-g2g]
+//        [--systems ours-1w,ours-2w,nms,rtmp,ours-hls] [--hls-viewers 1000]
+//        [--no-hls] [--no-g2g]
 //        [--hls-seconds 60] [--g2g-seconds 60] [--g2g-size 720p]
 //        [--threads 2] [--rate 1000] [--out DIR] [--update-docs]
+//
+// ours-hls (LL-HLS clients of the load client, --mode hls) runs only in the
+// scenarios whose viewer count is in --hls-viewers.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -35,7 +40,8 @@ const opts = {
   warmup: Number(arg('warmup', QUICK ? 1 : 3)),
   viewers: list(arg('viewers', QUICK ? '20' : '1,100,1000,5000')).map(Number),
   sizes: list(arg('sizes', QUICK ? '360p' : '720p,360p')),
-  systems: list(arg('systems', 'ours-1w,ours-2w,nms,rtmp')),
+  systems: list(arg('systems', 'ours-1w,ours-2w,nms,rtmp,ours-hls')),
+  hlsViewers: list(arg('hls-viewers', QUICK ? '20' : '1000')).map(Number),
   hls: !flag('no-hls'),
   g2g: !flag('no-g2g') && !QUICK,
   hlsSeconds: Number(arg('hls-seconds', QUICK ? 8 : 60)),
@@ -56,6 +62,8 @@ const SYSTEMS = {
     start: () => startNms() },
   rtmp: { label: 'nginx-rtmp RTMP play, 1 worker', mode: 'rtmp',
     start: () => startNginx({ workers: 1, wsStream: false, tag: 'rtmp' }) },
+  'ours-hls': { label: 'ngx_ws_stream LL-HLS, 1 worker', mode: 'hls',
+    start: () => startNginx({ workers: 1, llhls: true, tag: 'ourshls' }) },
 };
 for (const s of opts.systems)
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
@@ -69,6 +77,7 @@ const fixture = (size) => {
 function viewUrl(sys, srv) {
   if (sys.mode === 'ws') return srv.wsUrl('bench');
   if (sys.mode === 'flv') return srv.flvUrl('bench');
+  if (sys.mode === 'hls') return srv.llhlsUrl('bench');
   return srv.rtmpUrl('bench');
 }
 
@@ -151,23 +160,64 @@ async function scenario(key, size, n) {
   }
 }
 
+// bench/hls-ll.mjs in its own process (its timings stay clear of the
+// anchor's TS parsing): resolves with its JSON report
+function llClient(url, seconds) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bench', 'hls-ll.mjs'),
+      '--url', url, '--seconds', String(seconds), '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+    const t = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+    child.once('exit', (code, sig) => {
+      clearTimeout(t);
+      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch {
+        reject(new Error(`hls-ll.mjs exited ${code ?? sig} without a report:\n${err}`));
+      }
+    });
+  });
+}
+
+async function waitHttp(url) {
+  for (let i = 0; i < 40; i++) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
+    await sleep(250);
+  }
+  throw new Error(`${url} did not answer 200`);
+}
+
+// nginx-rtmp's HLS (the anchor) and our LL-HLS (hls-ll.mjs), each on its
+// own nginx and publisher, over the same window
 async function hlsRun(size) {
   const srv = await startNginx({ workers: 1, wsStream: false, hls: true, tag: 'hls' });
-  let pub;
+  const ours = await startNginx({ workers: 1, llhls: true, tag: 'llhls' });
+  const pubs = [];
   try {
-    pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
+    pubs.push(await startPublisher(fixture(size), srv.rtmpUrl('bench')));
+    pubs.push(await startPublisher(fixture(size), ours.rtmpUrl('bench')));
     await sleep(4000);
-    const r = await hlsAnchor(srv.hlsUrl('bench'), { seconds: opts.hlsSeconds });
+    await waitHttp(ours.llhlsUrl('bench'));
+    const [r, ll] = await Promise.all([
+      hlsAnchor(srv.hlsUrl('bench'), { seconds: opts.hlsSeconds }),
+      llClient(ours.llhlsUrl('bench'), opts.hlsSeconds)
+        .catch((e) => ({ failed_run: e.message })),
+    ]);
     r.size = size;
-    return r;
+    ll.size = size;
+    ll.server_bad_log = badLog(ours).slice(0, 5);
+    return [r, ll];
   } finally {
-    if (pub) await pub.stop();
+    for (const p of pubs) await p.stop();
+    await ours.stop();
     await srv.stop();
   }
 }
 
 async function g2gRun(size) {
-  const ours = await startNginx({ workers: 1, hls: true, tag: 'g2g' });
+  const ours = await startNginx({ workers: 1, hls: true, llhls: true,
+    tag: 'g2g' });
   const nms = await startNms({ tag: 'g2g-nms' });
   const pubs = [];
   try {
@@ -178,10 +228,12 @@ async function g2gRun(size) {
     await sleep(3000);              // a few HLS segments
     const args = [path.join(REPO, 'bench', 'g2g.mjs'),
       '--ours', ours.wsUrl('bench'), '--flv', nms.flvUrl('bench'),
-      '--hls', ours.hlsUrl('bench'), '--seconds', String(opts.g2gSeconds),
+      '--hls', ours.hlsUrl('bench'),
+      '--hlsll', ours.llhlsUrl('bench', 'index.m3u8'),
+      '--seconds', String(opts.g2gSeconds),
       '--json'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8',
-      timeout: (opts.g2gSeconds * 3 + 180) * 1000, maxBuffer: 1 << 24 });
+      timeout: (opts.g2gSeconds * 4 + 240) * 1000, maxBuffer: 1 << 24 });
     process.stderr.write(r.stderr || '');
     const line = (r.stdout || '').trim().split('\n').pop();
     try { return { size, ...JSON.parse(line) }; } catch {
@@ -206,12 +258,14 @@ function machine() {
 }
 
 async function main() {
-  const results = { machine: machine(), opts, runs: [], hls: [], g2g: null };
+  const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
+    g2g: null };
   console.log(renderMachine(results.machine, opts));
   for (const size of opts.sizes) {
     for (const n of opts.viewers) {
       const rows = [];
       for (const key of opts.systems) {
+        if (SYSTEMS[key].mode === 'hls' && !opts.hlsViewers.includes(n)) continue;
         process.stderr.write(`bench: ${size} ${n} viewers ${key} ...\n`);
         try {
           rows.push(await scenario(key, size, n));
@@ -222,15 +276,20 @@ async function main() {
         }
       }
       results.runs.push(...rows);
-      console.log(renderMarkdown({ ...results, runs: rows, hls: [], g2g: null },
-        { only: 'runs' }));
+      console.log(renderMarkdown({ ...results, runs: rows, hls: [], llhls: [],
+        g2g: null }, { only: 'runs' }));
     }
   }
   if (opts.hls) {
     for (const size of opts.sizes) {
-      process.stderr.write(`bench: HLS anchor ${size} ...\n`);
-      try { results.hls.push(await hlsRun(size)); } catch (e) {
+      process.stderr.write(`bench: HLS anchor and LL-HLS ${size} ...\n`);
+      try {
+        const [anchor, ll] = await hlsRun(size);
+        results.hls.push(anchor);
+        results.llhls.push(ll);
+      } catch (e) {
         results.hls.push({ size, failed_run: e.message });
+        results.llhls.push({ size, failed_run: e.message });
       }
     }
     console.log(renderMarkdown(results, { only: 'hls' }));

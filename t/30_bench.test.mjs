@@ -1,8 +1,9 @@
 // Smoke test of the benchmark tools (make bench): the stamping publisher,
-// the load client in all three modes (our protocol, FLV over WebSocket from
-// node-media-server, RTMP play from nginx-rtmp) and the HLS anchor run for a
-// few seconds each and print their tables. It checks that they measured
-// something real, never how fast anything was.
+// the load client in all four modes (our protocol, FLV over WebSocket from
+// node-media-server, RTMP play from nginx-rtmp, our LL-HLS), the HLS anchor
+// and the LL-HLS part client (bench/hls-ll.mjs) run for a few seconds each
+// and print their tables. It checks that they measured something real,
+// never how fast anything was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -30,12 +31,13 @@ test('make bench --quick: publisher and load client measure every system', { tim
   // the tables a user sees
   assert.match(stdout, /### 360p, 20 viewers/);
   for (const label of ['ngx_ws_stream, 1 worker', 'ngx_ws_stream, 2 workers',
-    'node-media-server', 'nginx-rtmp RTMP play'])
+    'node-media-server', 'nginx-rtmp RTMP play', 'ngx_ws_stream LL-HLS'])
     assert.match(stdout, new RegExp(`\\| ${label}[^|]*\\| 20/20 \\|`), `no row for ${label}:\n${stdout}`);
-  assert.match(stdout, /### nginx-rtmp HLS/);
+  assert.match(stdout, /LL-HLS clients, 360p, 20 viewers/);
+  assert.match(stdout, /### nginx-rtmp HLS and ngx_ws_stream LL-HLS/);
 
   const res = JSON.parse(await fsp.readFile(path.join(out, 'results.json'), 'utf8'));
-  assert.equal(res.runs.length, 4);
+  assert.equal(res.runs.length, 5);
   for (const r of res.runs) {
     assert.equal(r.failed_run, undefined, `${r.system}: ${r.failed_run}`);
     assert.equal(r.connected, 20, `${r.system} connected ${r.connected}`);
@@ -46,10 +48,28 @@ test('make bench --quick: publisher and load client measure every system', { tim
     assert.deepEqual(r.server_bad_log ?? [], [], `${r.system}: server log`);
     assert.equal(r.publisher_alive, true, `${r.system}: the publisher died`);
   }
-  const ws = res.runs.filter((r) => r.system.startsWith('ours'));
+  const ws = res.runs.filter((r) => r.mode === 'ws');
+  assert.equal(ws.length, 2);
   for (const r of ws) assert.ok(r.ingest_delay_ms.count > 0, `${r.system}: no ingest-stamp sample`);
+  // 20 LL-HLS clients: playlists and parts asked and answered, only 200s
+  const ll = res.runs.find((r) => r.mode === 'hls');
+  assert.ok(ll, 'no LL-HLS client run');
+  assert.deepEqual(ll.errors, { connect: 0, handshake: 0, timeout: 0, closed: 0, protocol: 0 },
+    `LL-HLS clients: ${ll.first_error}`);
+  const { '200': ok, ...notOk } = ll.hls.status;
+  assert.deepEqual(notOk, { 400: 0, 404: 0, 503: 0, other: 0 }, `LL-HLS answers: ${ll.hls.first_status}`);
+  assert.ok(ok > 0 && ll.hls.requests.playlist > 0 && ll.hls.requests.part > 0,
+    `LL-HLS requests: ${JSON.stringify(ll.hls.requests)}`);
+  assert.ok(ll.hls.parts > 0 && ll.hls.listed_delay_us.count > 0, 'no part or part-listed delay');
+  assert.ok(ll.zone_kb > 0, 'no zone figure for LL-HLS');
   const hls = res.hls[0];
   assert.equal(hls.failed_run, undefined, hls.failed_run);
   assert.ok(hls.frames > 0, `HLS anchor read no stamped frame: ${JSON.stringify(hls)}`);
+  // the part client: part-listed and part-complete delays of stamped frames
+  const part = res.llhls[0];
+  assert.equal(part.failed_run, undefined, part.failed_run);
+  assert.ok(part.parts > 0 && part.listed_ms.count > 0 && part.complete_ms.count > 0,
+    `LL-HLS part client measured nothing: ${JSON.stringify(part)}`);
+  assert.deepEqual(part.server_bad_log, [], 'LL-HLS server log');
   await fsp.rm(out, { recursive: true, force: true });
 });
