@@ -29,7 +29,11 @@ async function withWait(attempt, tries = 4) {
 describe('42 hls blocking reload, preload hints, delta updates', () => {
   const env = useNginx({
     tag: 'hls42',
-    conf: (p) => hlsConf(p, { hls: 'ws_stream_hls_segment 1s; ws_stream_hls_window 8;' }),
+    ports: ['rtmp', 'http', 'slow'],
+    // `slow`: the same server with a 4 KB socket send buffer, so that nginx
+    // cannot write a part in one go (as for a client that reads slowly)
+    conf: (p) => hlsConf(p, { hls: 'ws_stream_hls_segment 1s; ws_stream_hls_window 8;',
+      server: `listen 127.0.0.1:${p.slow} sndbuf=4k;` }),
   });
   const name = streamName('bl');
   let base;
@@ -131,6 +135,31 @@ describe('42 hls blocking reload, preload hints, delta updates', () => {
       assert.ok(cat.equals(s.body), `segment ${open} is not its parts`);
     }
     assert.ok(oc.absentWhileWaiting >= 0);
+  });
+
+  it('a client behind a small send buffer: waiting part and segment requests get all their bytes', async () => {
+    const slow = hlsBase(env, name, { port: env.ports.slow });
+    // answered at once: nginx's usual path for a large body
+    const pl = await fetchMedia(base);
+    const done = pl.complete.at(-1);
+    assert.ok((await get(`${slow}${done.uri}`)).body.equals(await fetchBytes(base, done.uri)), `segment ${done.msn} on the slow port`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const p = await fetchMedia(base);
+      const { msn, part } = p.hint;
+      const wPart = pending(get(`${slow}${msn}.${part}.m4s`));
+      const wSeg = pending(get(`${slow}${msn}.m4s`));
+      const wPl = pending(get(`${slow}media.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`));
+      const a = await wPart.promise;
+      assert.equal(a.status, 200, a.text);
+      const want = await fetchBytes(base, `${msn}.${part}.m4s`);
+      assert.ok(a.body.equals(want), `part ${msn}.${part}: ${a.body.length} bytes, want ${want.length}`);
+      const b = await wSeg.promise;
+      assert.equal(b.status, 200, b.text);
+      assert.ok(b.body.equals(await fetchBytes(base, `${msn}.m4s`)), `segment ${msn}`);
+      const c = await wPl.promise;
+      assert.equal(c.status, 200);
+      assert.ok(hasPart(parseMedia(c.text), msn, part));
+    }
   });
 
   it('twenty waiting requests for the same part get the same playlist; requests for later parts answer in turn', async () => {

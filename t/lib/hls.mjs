@@ -258,14 +258,16 @@ export async function fetchBytes(base, file, opts = {}) {
  * plain playlist fetched shows `present(pl)` false; a plain playlist fetched
  * after `pend` answered shows it true. Checked race-free: whether `pend` had
  * settled is read before each plain fetch is sent. Returns how many plain
- * playlists showed it absent while `pend` was still waiting.
+ * playlists showed it absent while `pend` was still waiting. `fetchPlaylist`
+ * (a parsed plain playlist) replaces the HTTP/1.1 fetch, e.g. over HTTP/2.
  */
-export async function orderCheck(base, pend, present, { what = 'the awaited part', timeout = WAIT * 2, agent } = {}) {
+export async function orderCheck(base, pend, present, { what = 'the awaited part', timeout = WAIT * 2, agent,
+  fetchPlaylist = () => fetchMedia(base, '', { agent }) } = {}) {
   const deadline = Date.now() + timeout;
   let absentWhileWaiting = 0;
   for (let i = 0; i < 100000; i++) {
     const settledBefore = pend.settled;
-    const pl = await fetchMedia(base, '', { agent });
+    const pl = await fetchPlaylist();
     const here = present(pl);
     if (settledBefore && !here)
       throw new Error(`the waiting request answered before ${what} was in the playlist:\n${pl.text}`);
