@@ -156,10 +156,19 @@ ngx_ws_stream_hls_handler(ngx_http_request_t *r)
     path.data = r->uri.data;
     path.len = (file.data > r->uri.data) ? file.data - 1 - r->uri.data : 0;
 
-    if (ngx_ws_stream_parse_uri(&path, &ctx->app, &ctx->name) != NGX_OK
-        || ngx_ws_stream_app_known(hlcf->zone, &ctx->app) != NGX_OK
-        || ws_stream_hls_uri(file.data, file.len, &ctx->uri)
-           == WS_STREAM_HLS_URI_NONE)
+    if (ngx_ws_stream_parse_uri(&path, &ctx->app, &ctx->name) != NGX_OK) {
+        return ngx_ws_stream_hls_error(r, NGX_HTTP_NOT_FOUND,
+                                       "not an HLS path: "
+                                       "<location>/<app>/<name>/<file>\n");
+    }
+
+    if (ngx_ws_stream_app_known(hlcf->zone, &ctx->app) != NGX_OK) {
+        return ngx_ws_stream_hls_error(r, NGX_HTTP_NOT_FOUND,
+                                       "no such application\n");
+    }
+
+    if (ws_stream_hls_uri(file.data, file.len, &ctx->uri)
+        == WS_STREAM_HLS_URI_NONE)
     {
         return ngx_ws_stream_hls_error(r, NGX_HTTP_NOT_FOUND,
                                        "no such HLS file\n");
@@ -536,7 +545,7 @@ ngx_ws_stream_hls_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_ws_stream_hls_loc_conf_t *prev = parent;
     ngx_ws_stream_hls_loc_conf_t *conf = child;
 
-    char                   err[160];
+    char                   err[320];
     ws_stream_hls_conf_t   hc;
     ngx_ws_stream_zone_t  *zone;
 

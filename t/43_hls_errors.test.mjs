@@ -147,7 +147,7 @@ describe('43 hls errors: 400, 404, 503', () => {
       for (const f of ['media.m3u8', 'index.m3u8', '0.m4s']) {
         const r = await get(`${b}${f}`);
         assert.equal(r.status, 404, `app ${app}: ${f}`);
-        assert.equal(r.text, NO_FILE, `app ${app}: ${f}`);
+        assert.equal(r.text, 'no such application\n', `app ${app}: ${f}`);
       }
     }
   });
