@@ -23,12 +23,15 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
     }),
   });
   const name = streamName('pl');
-  let base, pl;
+  let base, pl, t0, t1, first;
 
   before(async () => {
+    t0 = Date.now();
     startPublisher({ port: env.rtmpPort, name });
     base = hlsBase(env, name);
     // two complete segments and parts of the open one
+    first = await waitMedia(base, () => true, { what: 'a first playlist' });
+    t1 = Date.now();
     pl = await waitMedia(base, (x) => x.complete.length >= 2 && x.segments.at(-1).parts.length >= 2,
       { what: 'two complete segments' });
   });
@@ -82,10 +85,13 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
     assert.equal(p.parsed.partTargetDuration, 0.2);
     assert.equal(p.parsed.targetDuration, 2);
     assert.equal(p.parsed.endlist, false);
-    // msn from 0: nothing has left the window of 7 x 2 s yet
-    assert.equal(p.mediaSequence, 0, r.text);
-    assert.equal(p.segments[0].msn, 0);
-    assert.equal(p.segments[0].uri, '0.m4s', r.text);
+    // a new index numbers its segments from twice the wall clock in seconds
+    // (docs/hls.md); nothing has left the window of 7 x 2 s yet
+    const msn0 = first.mediaSequence;
+    assert.ok(msn0 >= Math.floor(t0 / 500) && msn0 <= Math.ceil(t1 / 500),
+      `first msn ${msn0}, the clock said ${Math.floor(t0 / 500)}..${Math.ceil(t1 / 500)}`);
+    assert.equal(p.mediaSequence, msn0, r.text);
+    assert.equal(p.segments[0].uri, `${msn0}.m4s`, r.text);
     // one init segment, named before the first segment
     assert.deepEqual(p.maps, ['init-0.mp4'], r.text);
     assert.ok(p.tags.indexOf('#EXT-X-MAP') < p.tags.indexOf('#EXT-X-PROGRAM-DATE-TIME'), r.text);
@@ -230,7 +236,8 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
     assert.equal(hd.headers['content-type'], MPEGURL);
     assert.ok(Number(hd.headers['content-length']) > 100);
 
-    for (const file of ['media.m3u8', 'index.m3u8', 'init-0.mp4', '0.m4s']) {
+    const seg = (await fetchMedia(base)).complete[0].uri;
+    for (const file of ['media.m3u8', 'index.m3u8', 'init-0.mp4', seg]) {
       const o = await request(`${base}${file}`, { method: 'OPTIONS', headers: {
         Origin: 'http://player.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range',
       } });
@@ -249,8 +256,9 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
   });
 
   it('once the first (short, INDEPENDENT) part is no longer listed, hls-parser strict needs no exception', async () => {
-    const p = await waitMedia(base, (x) => !x.segments.some((s) => s.msn === 0 && s.parts.length),
-      { what: 'the parts of segment 0 to leave the playlist', timeout: 30000 });
+    const msn0 = first.mediaSequence;
+    const p = await waitMedia(base, (x) => !x.segments.some((s) => s.msn === msn0 && s.parts.length),
+      { what: `the parts of segment ${msn0} to leave the playlist`, timeout: 30000 });
     strictParse(p.text, 'media playlist', { exact: true });
     strictParse((await get(`${base}media.m3u8?_HLS_msn=${p.complete.at(-1).msn}`)).text, 'blocking reload', { exact: true });
   });

@@ -26,14 +26,16 @@ describe('43 hls errors: 400, 404, 503', () => {
     conf: (p) => hlsConf(p, { hls: 'ws_stream_hls_segment 1s; ws_stream_hls_window 4;', app: 'ws_stream_grace 30s;' }),
   });
   const name = streamName('er');
-  let base, pub, seg0, part00;
+  let base, pub, f0, seg0, part00;   // the first segment of the stream
 
   before(async () => {
     pub = startPublisher({ port: env.rtmpPort, name });
     base = hlsBase(env, name);
-    await waitMedia(base, (x) => x.complete.length >= 1 && x.segments[0].msn === 0, { what: 'segment 0' });
-    seg0 = await fetchBytes(base, '0.m4s');
-    part00 = await fetchBytes(base, '0.0.m4s');
+    const pl = await waitMedia(base, (x) => x.complete.length >= 1, { what: 'a first segment' });
+    f0 = pl.segments[0].msn;
+    assert.equal(f0, pl.mediaSequence);
+    seg0 = await fetchBytes(base, `${f0}.m4s`);
+    part00 = await fetchBytes(base, `${f0}.0.m4s`);
   });
 
   it('400 with the reason as text for malformed or impossible blocking-reload arguments', async () => {
@@ -185,14 +187,15 @@ describe('43 hls errors: 400, 404, 503', () => {
   it('a segment that left the playlist is served for its duration + the playlist duration, then 404', async () => {
     const dur = new Map();   // msn -> ms, from every playlist seen
     const ms = (x) => Math.round(x * 1000);
+    const uri = `${f0}.m4s`;
     let servedAfterLeaving = 0, first404 = null;
     for (let i = 0; i < 2000 && !first404; i++) {
       const pl = await fetchMedia(base);
       for (const s of pl.complete) dur.set(s.msn, ms(s.duration));
-      const r = await get(`${base}0.m4s`);
+      const r = await get(`${base}${uri}`);
       if (r.status === 200) {
-        assert.ok(r.body.equals(seg0), 'segment 0 changed');
-        if (pl.mediaSequence > 0) servedAfterLeaving++;
+        assert.ok(r.body.equals(seg0), `segment ${f0} changed`);
+        if (pl.mediaSequence > f0) servedAfterLeaving++;
       } else {
         assert.equal(r.status, 404, r.text);
         assert.equal(r.text, NOT_IN_WINDOW);
@@ -202,16 +205,16 @@ describe('43 hls errors: 400, 404, 503', () => {
         first404 = after;
         break;
       }
-      if (i > 0 && pl.mediaSequence > 40) break;
+      if (pl.mediaSequence > f0 + 40) break;
       await sleep(100);
     }
-    assert.ok(first404, 'segment 0 never expired');
-    assert.ok(servedAfterLeaving > 0, 'segment 0 was never seen served after it left the playlist');
-    // segment 0 left when segment 4 completed (a window of 4); since then the
-    // timeline grew by at least segment 0's duration + a playlist that held it
+    assert.ok(first404, `segment ${f0} never expired`);
+    assert.ok(servedAfterLeaving > 0, `segment ${f0} was never seen served after it left the playlist`);
+    // it left when segment f0 + 4 completed (a window of 4); since then the
+    // timeline grew by at least its duration + a playlist that held it
     const end = (p) => {
       let t = 0;
-      for (let m = 5; m < p.hint.msn; m++) {
+      for (let m = f0 + 5; m < p.hint.msn; m++) {
         assert.ok(dur.has(m), `duration of segment ${m} not seen`);
         t += dur.get(m);
       }
@@ -219,19 +222,25 @@ describe('43 hls errors: 400, 404, 503', () => {
       return t + (open ? open.parts.reduce((a, q) => a + ms(q.duration), 0) : 0);
     };
     const grown = end(first404);
-    const held = dur.get(0) + dur.get(1) + dur.get(2) + dur.get(3);   // the 4 complete segments of a playlist with 0
-    assert.ok(grown >= dur.get(0) + held,
-      `segment 0 was gone ${grown} ms after it left the playlist; wanted at least ${dur.get(0)} + ${held} ms`);
-    for (const f of ['0.0.m4s', '0.m4s']) {
+    const held = [0, 1, 2, 3].reduce((a, k) => a + dur.get(f0 + k), 0);   // the 4 complete segments of a playlist with it
+    assert.ok(grown >= dur.get(f0) + held,
+      `segment ${f0} was gone ${grown} ms after it left the playlist; wanted at least ${dur.get(f0)} + ${held} ms`);
+    for (const f of [`${f0}.0.m4s`, uri]) {
       const r = await get(`${base}${f}`);
       assert.equal(r.status, 404, f);
       assert.equal(r.text, NOT_IN_WINDOW);
     }
     assert.ok(part00.length > 0);
     // a blocking reload for a gone segment answers at once with the current playlist
-    const r = await get(`${base}media.m3u8?_HLS_msn=0`);
+    const r = await get(`${base}media.m3u8?_HLS_msn=${f0}`);
     assert.equal(r.status, 200);
-    assert.ok(parseMedia(r.text).mediaSequence > 0);
+    assert.ok(parseMedia(r.text).mediaSequence > f0);
+    // and so does one for a segment from before the stream began
+    const r0 = await get(`${base}media.m3u8?_HLS_msn=0`);
+    assert.equal(r0.status, 200);
+    const g = await get(`${base}0.m4s`);
+    assert.equal(g.status, 404);
+    assert.equal(g.text, NOT_IN_WINDOW);
   });
 
   it('offline: once the publisher stopped, the playlists 404 "stream is offline or does not exist"', async (t) => {

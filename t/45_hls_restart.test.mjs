@@ -134,3 +134,50 @@ describe('45 hls publisher restart within the grace period', () => {
     assert.ok(pl.tags.indexOf('#EXT-X-DISCONTINUITY-SEQUENCE') < pl.tags.indexOf('#EXT-X-PROGRAM-DATE-TIME'));
   });
 });
+
+// Past the grace period the stream's index goes; a new publish makes a new one.
+// Caches in front may still hold the old index's files (parts, segments and
+// inits are "public, max-age=86400"), so no name may come back with other bytes.
+describe('45 hls stream published again after its index is gone (ws_stream_grace 0)', () => {
+  const env = useNginx({
+    tag: 'hls45b',
+    conf: (p) => hlsConf(p, { hls: 'ws_stream_hls_segment 1s; ws_stream_hls_window 4;', app: 'ws_stream_grace 0;' }),
+  });
+  const name = streamName('ri');
+  let base, old, oldFiles, fresh;
+
+  before(async () => {
+    base = hlsBase(env, name);
+    const pub1 = startPublisher({ port: env.rtmpPort, name, size: '640x360' });
+    old = await waitMedia(base, (x) => x.complete.length >= 2, { what: 'two segments of the first index' });
+    oldFiles = new Map();
+    for (const f of [...new Set(old.segments.map((s) => s.map))].concat(old.complete.map((s) => s.uri)))
+      oldFiles.set(f, await fetchBytes(base, f));
+    await pub1.stop();
+    for (let i = 0; i < 100; i++) {
+      if ((await get(`${base}media.m3u8`)).status === 404) break;
+      await sleep(100);
+    }
+    startPublisher({ port: env.rtmpPort, name, size: '320x240' });
+    fresh = await waitMedia(base, (x) => x.complete.length >= 1 && x.segments[0].msn > old.hint.msn,
+      { what: 'a segment of the new index', timeout: 30000 });
+  });
+
+  it('the new index: no discontinuity, its msn after every msn of the old one', () => {
+    assert.ok(!fresh.tags.includes('#EXT-X-DISCONTINUITY'), fresh.text);
+    assert.equal(fresh.dsn, 0);
+    assert.ok(fresh.mediaSequence > old.hint.msn, `new MEDIA-SEQUENCE ${fresh.mediaSequence} after ${old.hint.msn}`);
+  });
+
+  it('no file name of the old index comes back with other bytes (init segments included)', async () => {
+    const names = [...new Set(fresh.segments.map((s) => s.map))].concat(fresh.complete.map((s) => s.uri));
+    const reused = [];
+    for (const f of names) {
+      if (!oldFiles.has(f)) continue;
+      const now = await get(`${base}${f}`);
+      if (now.status === 200 && !now.body.equals(oldFiles.get(f)))
+        reused.push(`${f}: ${oldFiles.get(f).length} bytes before, ${now.body.length} other bytes now (${now.headers['cache-control']})`);
+    }
+    assert.deepEqual(reused, [], `the new index reuses names of the old one:\n${fresh.text}`);
+  });
+});

@@ -101,7 +101,7 @@ describe('46 hls across nginx -s reload', () => {
     startPublisher({ port: env.rtmpPort, name: name2 });
     const b2 = hlsBase(env, name2);
     const p = await waitMedia(b2, (x) => x.complete.length >= 1, { what: 'a segment of the new stream' });
-    assert.equal(p.segments[0].msn, 0);
+    assert.equal(p.segments[0].msn, p.mediaSequence);
     assert.equal((await get(`${b2}${p.complete[0].uri}`)).status, 200);
 
     const before2 = [await fetchMedia(base), await fetchMedia(b2)];
