@@ -203,6 +203,9 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
       assert.equal(nm.body.length, 0);
       const other = await get(`${base}${file}`, { headers: { 'If-None-Match': '"something-else"' } });
       assert.equal(other.status, 200, `${file} If-None-Match with another tag`);
+      const ims = await get(`${base}${file}`, { headers: { 'If-Modified-Since': h['last-modified'] } });
+      assert.equal(ims.status, 304, `${file} If-Modified-Since its Last-Modified`);
+      assert.equal(ims.body.length, 0);
 
       // ranges
       const rg = await get(`${base}${file}`, { headers: { Range: 'bytes=0-99' } });

@@ -10,7 +10,7 @@ import { useNginx } from './lib/nginx.mjs';
 import { startPublisher } from './lib/publish.mjs';
 import { streamName } from './lib/common.mjs';
 import { sleep } from './lib/util.mjs';
-import { hlsConf, hlsBase, get, waitMedia, fetchMedia, fetchBytes, fetchMultivariant, strictParse } from './lib/hls.mjs';
+import { hlsConf, hlsBase, get, parseMedia, waitMedia, fetchMedia, fetchBytes, fetchMultivariant, strictParse } from './lib/hls.mjs';
 import { probe, decodeErrors, writeFile, codecsMismatches } from './lib/hls_probe.mjs';
 
 const OFFLINE = 'stream is offline or does not exist\n';
@@ -167,6 +167,17 @@ describe('45 hls stream published again after its index is gone (ws_stream_grace
     assert.ok(!fresh.tags.includes('#EXT-X-DISCONTINUITY'), fresh.text);
     assert.equal(fresh.dsn, 0);
     assert.ok(fresh.mediaSequence > old.hint.msn, `new MEDIA-SEQUENCE ${fresh.mediaSequence} after ${old.hint.msn}`);
+  });
+
+  it('every playlist of the new index is of the new index (no playlist text of the old one)', async () => {
+    for (let i = 0; i < 30; i++) {
+      const r = await get(`${base}media.m3u8`);
+      assert.equal(r.status, 200);
+      const p = parseMedia(r.text);
+      assert.ok(p.mediaSequence > old.hint.msn && !p.segments.some((s) => s.pdt < fresh.segments[0].pdt),
+        `a playlist of the old index after the new one began:\n${r.text}`);
+      await sleep(100);
+    }
   });
 
   it('no file name of the old index comes back with other bytes (init segments included)', async () => {
