@@ -100,12 +100,14 @@ ngx_ws_stream_hls_start(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
         hls->born = ngx_ws_stream_now_ms();
 
         /*
-         * Media sequence numbers from twice the wall clock in seconds:
-         * segments last about a second at least, so an index made anew
-         * for this stream later never reuses the file names of an
-         * earlier one, which a cache in front may still hold.
+         * Media sequence numbers from twice the wall clock in seconds
+         * (segments last about a second at least), init generations from
+         * the wall clock in seconds (a publisher restart takes longer):
+         * an index made anew for this stream later never reuses the file
+         * names of an earlier one, which a cache in front may still hold.
          */
-        ws_stream_hls_first(&hls->index, hls->born / 500);
+        ws_stream_hls_first(&hls->index, hls->born / 500,
+                            (uint32_t) (hls->born / 1000));
 
         e->hls = hls;
 

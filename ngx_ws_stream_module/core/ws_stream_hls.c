@@ -133,11 +133,13 @@ ws_stream_hls_init(ws_stream_hls_t *h, const ws_stream_hls_conf_t *conf)
 
 
 void
-ws_stream_hls_first(ws_stream_hls_t *h, uint64_t msn)
+ws_stream_hls_first(ws_stream_hls_t *h, uint64_t msn, uint32_t gen)
 {
-    if (h->committed == 0 && msn < UINT64_MAX / 2) {
+    if (h->committed == 0 && msn < UINT64_MAX / 2 && gen < UINT32_MAX / 2) {
         h->open = msn;
         h->oldest = msn;
+        h->cut.gen = gen;
+        h->next_gen = gen;
     }
 }
 

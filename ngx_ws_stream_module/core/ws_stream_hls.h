@@ -332,11 +332,12 @@ void ws_stream_hls_init(ws_stream_hls_t *h,
 
 /*
  * Writer, before the first commit: the media sequence number of the first
- * segment (0 without this call).  An index made anew for a stream (after
- * its buffer was freed) should not start where an earlier one did: its
- * file names would be those of different bytes in a cache in front.
+ * segment and the first init generation (0 and 0 without this call).  An
+ * index made anew for a stream (after its buffer was freed) should not
+ * start where an earlier one did: its file names would be those of
+ * different bytes in a cache in front.
  */
-void ws_stream_hls_first(ws_stream_hls_t *h, uint64_t msn);
+void ws_stream_hls_first(ws_stream_hls_t *h, uint64_t msn, uint32_t gen);
 
 /*
  * Writer: the lead track, if the glue learns it after init (before the

@@ -1098,20 +1098,24 @@ test_hls_first(void)
     base = 3529460000ULL;
 
     h = test_hls_new(200, 2000, 7, 0);
-    ws_stream_hls_first(h, base);
+    ws_stream_hls_first(h, base, 1764590000);
     test_hls_glue(&g, h);
     test_hls_stream(&g, 30, 1, 60, 600, 0, 0);
 
     T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK);
     T(hd.open >= base + 9 && hd.open <= base + 10);
     T(hd.oldest >= base && hd.oldest < hd.open);
+    T(ws_stream_hls_gen(h) == 1764590000);
+    T(h->segs[hd.open % WS_STREAM_HLS_SEGS].gen == 1764590000
+      || h->segs[(hd.open - 1) % WS_STREAM_HLS_SEGS].gen == 1764590000);
     T(ws_stream_hls_part(h, hd.open - 1, 0, &c) == WS_STREAM_HLS_FOUND);
     T(ws_stream_hls_part(h, base - 1, 0, &c) == WS_STREAM_HLS_GONE);
     T(ws_stream_hls_part(h, 0, 0, &c) == WS_STREAM_HLS_GONE);
 
     /* too late once something was committed */
-    ws_stream_hls_first(h, 5);
+    ws_stream_hls_first(h, 5, 5);
     T(ws_stream_hls_head(h, &hd) == WS_STREAM_OK && hd.open >= base + 9);
+    T(ws_stream_hls_gen(h) == 1764590000);
 
     free(h);
 }
