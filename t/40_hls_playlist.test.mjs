@@ -10,7 +10,7 @@ import { startPublisher } from './lib/publish.mjs';
 import { streamName } from './lib/common.mjs';
 import {
   hlsConf, hlsBase, get, request, gunzip, parseMedia, strictParse, waitMedia, fetchMedia,
-  fetchMultivariant, lastPart, MPEGURL,
+  fetchMultivariant, lastPart, hasPart, MPEGURL,
 } from './lib/hls.mjs';
 
 const ms = (s) => Math.round(s * 1000);
@@ -284,6 +284,12 @@ describe('40 hls playlists (defaults: 2 s segments, 200 ms parts, window 7)', ()
       // this location has no ws_stream_hls_cors
       assert.equal(r.headers['access-control-allow-origin'], undefined);
     }
+    // a waiting request answered later goes through the gzip filter too
+    const pl = await fetchMedia(base);
+    const w = await get(`${gz}media.m3u8?_HLS_msn=${pl.hint.msn}&_HLS_part=${pl.hint.part + 1}`, { headers: ae });
+    assert.equal(w.status, 200);
+    assert.equal(w.headers['content-encoding'], 'gzip');
+    assert.ok(hasPart(parseMedia(gunzip(w.body).toString('latin1'), 'gzipped blocking reload'), pl.hint.msn, pl.hint.part + 1));
     for (const f of [seg.uri, seg.parts[0].uri, 'init-0.mp4']) {
       const r = await get(`${gz}${f}`, { headers: ae });
       assert.equal(r.status, 200);

@@ -138,6 +138,15 @@ describe('41 hls media decodes (defaults)', () => {
     assert.equal(v.codecs, 'mp4a.40.2', text);
     assert.equal(v.resolution, undefined, text);
     const s = p.complete.at(-1);
+    // parts cut on audio frames: within PART-TARGET, at least 85% of it but the last of a segment
+    for (const seg of p.segments) {
+      seg.parts.forEach((q, k) => {
+        assert.ok(q.duration <= p.partTarget, `audio-only part ${q.uri} ${q.duration}`);
+        if (!(seg.complete && k === seg.parts.length - 1))
+          assert.ok(q.duration >= 0.85 * p.partTarget, `audio-only part ${q.uri} ${q.duration}: under 85% of PART-TARGET`);
+        assert.ok(q.independent, `audio-only part ${q.uri} is not INDEPENDENT`);
+      });
+    }
     const f = await writeFile(dir, 'audio.mp4', [await fetchBytes(b, s.map), await fetchBytes(b, s.uri)]);
     assert.equal(await decodeErrors(f), '');
     const pr = await probe(f);
