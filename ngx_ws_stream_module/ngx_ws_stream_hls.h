@@ -124,6 +124,8 @@ typedef struct {
     size_t                   len[2];
     uint64_t                 version[2];
     ngx_ws_stream_hls_sh_t  *of[2];
+    uint64_t                 born[2];       /* an index made anew at the
+                                               same address is another */
 } ngx_ws_stream_hls_local_t;
 
 

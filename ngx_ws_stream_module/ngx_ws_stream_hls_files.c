@@ -73,7 +73,9 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     k = (ctx->args.skip == WS_STREAM_HLS_SKIP_YES);
     version = __atomic_load_n(&hls->index.version, __ATOMIC_ACQUIRE);
 
-    if (l->text[k] == NULL || l->version[k] != version || l->of[k] != hls) {
+    if (l->text[k] == NULL || l->version[k] != version || l->of[k] != hls
+        || l->born[k] != hls->born)
+    {
 
         if (ws_stream_hls_snapshot(&hls->index, ngx_ws_stream_hls_snap)
             != WS_STREAM_OK)
@@ -102,6 +104,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         l->len[k] = len;
         l->version[k] = version;
         l->of[k] = hls;
+        l->born[k] = hls->born;
     }
 
     return ngx_ws_stream_hls_buf(r, l->text[k], l->len[k], 1, b);
