@@ -76,7 +76,6 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     if (l->text[k] == NULL || l->version[k] != version || l->of[k] != hls
         || l->born[k] != hls->born)
     {
-
         if (ws_stream_hls_snapshot(&hls->index, ngx_ws_stream_hls_snap)
             != WS_STREAM_OK)
         {
