@@ -39,6 +39,7 @@ static ngx_int_t ngx_ws_stream_hls_close(ngx_ws_stream_zone_t *zone,
 static ngx_int_t ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone,
     ngx_uint_t i, ngx_ws_stream_hls_pub_t *pub, u_char **data,
     size_t *size, uint32_t *vframes);
+static ngx_int_t ngx_ws_stream_hls_scratch(ngx_uint_t n, ngx_log_t *log);
 static ngx_int_t ngx_ws_stream_hls_init_segment(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_hls_pub_t *pub, uint32_t gen);
 static u_char *ngx_ws_stream_hls_alloc(ngx_ws_stream_zone_t *zone,
@@ -415,7 +416,8 @@ ngx_ws_stream_hls_close(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
                       zone->sh->streams[i].name);
     }
 
-    ngx_ws_stream_wake(zone, i);
+    /* no wake-up of its own: every caller ends in one (the append of
+     * the frame that closed the part, the unpublish, the config record) */
 
     return NGX_OK;
 }
@@ -440,35 +442,8 @@ ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 
     e = &zone->sh->streams[i];
 
-    if (ngx_ws_stream_hls_nscratch < pub->nframes) {
-        if (ngx_ws_stream_hls_vs) {
-            ngx_free(ngx_ws_stream_hls_vs);
-            ngx_free(ngx_ws_stream_hls_as);
-            ngx_ws_stream_hls_nscratch = 0;
-        }
-
-        n = ngx_max(pub->nframes, 256);
-
-        ngx_ws_stream_hls_vs = ngx_alloc(n * sizeof(ws_stream_mp4_sample_t),
-                                         pub->log);
-        ngx_ws_stream_hls_as = ngx_alloc(n * sizeof(ws_stream_mp4_sample_t),
-                                         pub->log);
-
-        if (ngx_ws_stream_hls_vs == NULL || ngx_ws_stream_hls_as == NULL) {
-            if (ngx_ws_stream_hls_vs) {
-                ngx_free(ngx_ws_stream_hls_vs);
-            }
-
-            if (ngx_ws_stream_hls_as) {
-                ngx_free(ngx_ws_stream_hls_as);
-            }
-
-            ngx_ws_stream_hls_vs = NULL;
-            ngx_ws_stream_hls_as = NULL;
-            return NGX_ERROR;
-        }
-
-        ngx_ws_stream_hls_nscratch = n;
+    if (ngx_ws_stream_hls_scratch(pub->nframes, pub->log) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     video = pub->init_video ? &pub->video : NULL;
@@ -588,6 +563,46 @@ ngx_ws_stream_hls_mux(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     *data = p;
     *size = n;
     *vframes = (uint32_t) nv;
+
+    return NGX_OK;
+}
+
+
+/* the worker's sample tables, for at least n samples of each track */
+
+static ngx_int_t
+ngx_ws_stream_hls_scratch(ngx_uint_t n, ngx_log_t *log)
+{
+    if (ngx_ws_stream_hls_nscratch >= n) {
+        return NGX_OK;
+    }
+
+    if (ngx_ws_stream_hls_vs) {
+        ngx_free(ngx_ws_stream_hls_vs);
+        ngx_free(ngx_ws_stream_hls_as);
+        ngx_ws_stream_hls_nscratch = 0;
+    }
+
+    n = ngx_max(n, 256);
+
+    ngx_ws_stream_hls_vs = ngx_alloc(n * sizeof(ws_stream_mp4_sample_t), log);
+    ngx_ws_stream_hls_as = ngx_alloc(n * sizeof(ws_stream_mp4_sample_t), log);
+
+    if (ngx_ws_stream_hls_vs == NULL || ngx_ws_stream_hls_as == NULL) {
+        if (ngx_ws_stream_hls_vs) {
+            ngx_free(ngx_ws_stream_hls_vs);
+        }
+
+        if (ngx_ws_stream_hls_as) {
+            ngx_free(ngx_ws_stream_hls_as);
+        }
+
+        ngx_ws_stream_hls_vs = NULL;
+        ngx_ws_stream_hls_as = NULL;
+        return NGX_ERROR;
+    }
+
+    ngx_ws_stream_hls_nscratch = n;
 
     return NGX_OK;
 }
