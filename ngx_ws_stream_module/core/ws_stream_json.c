@@ -24,6 +24,7 @@
 
 #define WS_STREAM_JSON_MAX_ID   9007199254740992.0      /* 2^53 */
 #define WS_STREAM_JSON_MAX_NUM  1e12
+#define WS_STREAM_JSON_MAX_RATE 16
 
 
 typedef struct {
@@ -38,15 +39,44 @@ typedef struct {
 #define WS_STREAM_F_TYPE        0
 #define WS_STREAM_F_ID          1
 #define WS_STREAM_F_T           2
-#define WS_STREAM_F_LATENCY     3
-#define WS_STREAM_F_STATE       9
-#define WS_STREAM_F_N           10
+#define WS_STREAM_F_STATE       3
+#define WS_STREAM_F_NUM         4       /* the report's numbers from here */
+#define WS_STREAM_F_N           14
+
+#define WS_STREAM_NUMS          (WS_STREAM_F_N - WS_STREAM_F_NUM)
 
 
 static const char  *ws_stream_json_fields[WS_STREAM_F_N] = {
-    "type", "id", "t", "latency", "buffer", "bitrate", "dropped", "decoded",
-    "stalls", "state"
+    "type", "id", "t", "state",
+    "latency", "buffer", "bitrate", "dropped", "decoded", "stalls",
+    "stall_ms", "startup_ms", "rate", "throughput"
 };
+
+
+/* where each number of a report goes, and its largest value */
+
+typedef struct {
+    size_t           offset;
+    double           max;
+} ws_stream_json_num_t;
+
+
+static const ws_stream_json_num_t  ws_stream_json_nums[WS_STREAM_NUMS] = {
+    { offsetof(ws_stream_client_msg_t, latency), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, buffer), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, bitrate), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, dropped), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, decoded), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, stalls), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, stall_ms), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, startup_ms), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, rate), WS_STREAM_JSON_MAX_RATE },
+    { offsetof(ws_stream_client_msg_t, throughput), WS_STREAM_JSON_MAX_NUM }
+};
+
+
+#define ws_stream_json_num_field(m, i)                                       \
+    ((double *) ((uint8_t *) (m) + ws_stream_json_nums[i].offset))
 
 
 static const uint8_t *ws_stream_json_ws(const uint8_t *p,
@@ -90,12 +120,9 @@ ws_stream_json_parse(const uint8_t *p, size_t len,
 
     memset(m, 0, sizeof(ws_stream_client_msg_t));
 
-    m->latency = -1;
-    m->buffer = -1;
-    m->bitrate = -1;
-    m->dropped = -1;
-    m->decoded = -1;
-    m->stalls = -1;
+    for (i = 0; i < WS_STREAM_NUMS; i++) {
+        *ws_stream_json_num_field(m, i) = -1;
+    }
 
     last = p + len;
     nkeys = 0;
@@ -255,33 +282,26 @@ ws_stream_json_report(ws_stream_json_value_t *vals, unsigned present,
     ws_stream_client_msg_t *m)
 {
     size_t                       n;
-    double                       d, *field[6];
+    double                       d;
     uint32_t                     c;
     unsigned                     i;
     const uint8_t               *s;
     ws_stream_json_value_t  *v;
 
-    field[0] = &m->latency;
-    field[1] = &m->buffer;
-    field[2] = &m->bitrate;
-    field[3] = &m->dropped;
-    field[4] = &m->decoded;
-    field[5] = &m->stalls;
+    for (i = 0; i < WS_STREAM_NUMS; i++) {
 
-    for (i = 0; i < 6; i++) {
-
-        if (!(present & (1 << (WS_STREAM_F_LATENCY + i)))) {
+        if (!(present & (1 << (WS_STREAM_F_NUM + i)))) {
             continue;
         }
 
-        if (ws_stream_json_double(&vals[WS_STREAM_F_LATENCY + i], &d)
+        if (ws_stream_json_double(&vals[WS_STREAM_F_NUM + i], &d)
             != WS_STREAM_OK
-            || d < 0 || d > WS_STREAM_JSON_MAX_NUM)
+            || d < 0 || d > ws_stream_json_nums[i].max)
         {
             return ws_stream_json_error(m, "invalid report number");
         }
 
-        *field[i] = d + 0.0;
+        *ws_stream_json_num_field(m, i) = d + 0.0;
     }
 
     if (!(present & (1 << WS_STREAM_F_STATE))) {

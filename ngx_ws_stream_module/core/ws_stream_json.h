@@ -27,13 +27,20 @@ typedef struct {
     double           id;            /* integer 0 .. 2^53 */
     double           t;             /* client clock, ms, finite */
 
-    /* report: fields not sent are -1 (state: empty) */
-    double           latency;       /* ms */
-    double           buffer;        /* ms */
-    double           bitrate;       /* bits per second */
+    /*
+     * report: fields not sent are -1 (state: empty); 0 .. 10^12 but
+     * rate, 0 .. 16 (docs/protocol.md)
+     */
+    double           latency;       /* ms, glass-to-glass */
+    double           buffer;        /* ms ahead of the playhead */
+    double           bitrate;       /* bits per second, encoded */
     double           dropped;       /* frames */
     double           decoded;       /* frames */
     double           stalls;        /* count */
+    double           stall_ms;      /* ms stalled in all */
+    double           startup_ms;    /* ms to the first frame shown */
+    double           rate;          /* playbackRate */
+    double           throughput;    /* bits per second received */
     char             state[WS_STREAM_STATE_LEN];
 
     const char      *error;         /* set on WS_STREAM_ERROR */

@@ -7,6 +7,8 @@
  */
 
 
+#include <math.h>
+
 #include "test.h"
 #include "ws_stream_json.h"
 
@@ -62,6 +64,104 @@ test_json_truncate(const char *s)
 }
 
 
+/* {"type":"report","<field>":<value>} and what it parses to */
+
+static int
+test_json_report_one(const char *field, const char *value,
+    ws_stream_client_msg_t *m)
+{
+    int   n;
+    char  buf[128];
+
+    n = snprintf(buf, sizeof(buf), "{\"type\":\"report\",\"%s\":%s}", field,
+                 value);
+
+    return test_json_parse(buf, (size_t) n, m);
+}
+
+
+/*
+ * Every number of a report: its range, the wrong types, not finite,
+ * sent twice; the others stay -1 when it is sent alone.
+ */
+
+static void
+test_json_report_numbers(void)
+{
+    int                          ok, rate;
+    char                         buf[128];
+    size_t                       i, j, k, n;
+    ws_stream_client_msg_t   m;
+
+    static const char  *names[] = {
+        "latency", "buffer", "bitrate", "dropped", "decoded", "stalls",
+        "stall_ms", "startup_ms", "rate", "throughput"
+    };
+
+    static const char  *bad[] = {
+        "-1", "-0.001", "-1e-300", "\"1\"", "\"\"", "null", "true", "false",
+        "1e999", "-1e999", "NaN", "Infinity", "-Infinity"
+    };
+
+    double  *v[] = {
+        &m.latency, &m.buffer, &m.bitrate, &m.dropped, &m.decoded, &m.stalls,
+        &m.stall_ms, &m.startup_ms, &m.rate, &m.throughput
+    };
+
+    n = sizeof(names) / sizeof(names[0]);
+
+    for (i = 0; i < n; i++) {
+
+        for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+            T(test_json_report_one(names[i], bad[j], &m)
+              == WS_STREAM_ERROR);
+        }
+
+        T(test_json_report_one(names[i], "-2", &m) == WS_STREAM_ERROR
+          && strcmp(m.error, "invalid report number") == 0);
+
+        /* the largest value, and just above it */
+
+        rate = strcmp(names[i], "rate") == 0;
+
+        T(test_json_report_one(names[i], rate ? "16" : "1e12", &m)
+          == WS_STREAM_OK);
+        T(test_json_report_one(names[i], rate ? "16.001" : "1.000001e12", &m)
+          == WS_STREAM_ERROR);
+
+        if (rate) {
+            T(test_json_report_one(names[i], "17", &m) == WS_STREAM_ERROR);
+            T(test_json_report_one(names[i], "1e12", &m)
+              == WS_STREAM_ERROR);
+        }
+
+        /* 0 and -0 are +0; the others are not sent: -1 */
+
+        for (j = 0; j < 2; j++) {
+            T(test_json_report_one(names[i], j ? "-0" : "0", &m)
+              == WS_STREAM_OK);
+
+            ok = *v[i] == 0 && !signbit(*v[i]);
+
+            for (k = 0; k < n; k++) {
+                if (k != i && *v[k] != -1) {
+                    ok = 0;
+                }
+            }
+
+            T(ok);
+        }
+
+        /* twice */
+
+        snprintf(buf, sizeof(buf), "{\"type\":\"report\",\"%s\":1,\"%s\":1}",
+                 names[i], names[i]);
+        T(test_json_parse(buf, strlen(buf), &m) == WS_STREAM_ERROR
+          && strcmp(m.error, "duplicate field") == 0);
+    }
+}
+
+
 static void
 test_json_ping(void)
 {
@@ -102,9 +202,11 @@ test_json_ping(void)
     T(test_json_ok("{\"type\":\"ping\",\"a\":true,\"b\":false,\"c\":null,"
                    "\"d\":\"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\","
                    "\"e\":-0.5e+2,\"latency\":\"abc\",\"state\":7,"
+                   "\"rate\":99,\"stall_ms\":null,"
                    "\"\\ud83d\\ude00\":\"\xc3\xa9\xf0\x9f\x98\x80\","
                    "\"id\":3,\"t\":4}"));
     T(m.type == WS_STREAM_MSG_PING && m.id == 3);
+    T(m.rate == -1 && m.stall_ms == -1);
 
     /* id: integer from 0 to 2^53; t finite */
 
@@ -152,10 +254,38 @@ test_json_report(void)
     T(m.dropped == 0 && m.decoded == 1800 && m.stalls == 0);
     T(strcmp(m.state, "playing") == 0);
 
+    /* an old client's report: the newer fields are not sent */
+
+    T(m.stall_ms == -1 && m.startup_ms == -1 && m.rate == -1
+      && m.throughput == -1);
+
+    /* every field (docs/protocol.md) */
+
+    T(test_json_ok("{\"type\":\"report\",\"latency\":162.5,\"buffer\":171,"
+                   "\"bitrate\":1450000,\"throughput\":1530000,"
+                   "\"dropped\":2,\"decoded\":5400,\"stalls\":1,"
+                   "\"stall_ms\":480,\"startup_ms\":412.3,\"rate\":1.015,"
+                   "\"state\":\"playing\"}"));
+    T(m.type == WS_STREAM_MSG_REPORT);
+    T(m.latency == 162.5 && m.buffer == 171 && m.bitrate == 1450000);
+    T(m.throughput == 1530000 && m.dropped == 2 && m.decoded == 5400);
+    T(m.stalls == 1 && m.stall_ms == 480 && m.startup_ms == 412.3);
+    T(m.rate == 1.015 && strcmp(m.state, "playing") == 0);
+
     T(test_json_ok("{\"type\":\"report\"}"));
     T(m.type == WS_STREAM_MSG_REPORT && m.latency == -1
       && m.buffer == -1 && m.bitrate == -1 && m.dropped == -1
       && m.decoded == -1 && m.stalls == -1 && m.state[0] == '\0');
+    T(m.stall_ms == -1 && m.startup_ms == -1 && m.rate == -1
+      && m.throughput == -1);
+
+    /* each alone (the loop below), and in other spellings */
+
+    T(test_json_ok("{\"type\":\"report\",\"rate\":1.6e1,"
+                   "\"throughput\":1E12,\"stall_ms\":12.75,"
+                   "\"startup_ms\":0}"));
+    T(m.rate == 16 && m.throughput == 1e12 && m.stall_ms == 12.75
+      && m.startup_ms == 0);
 
     T(test_json_ok("{\"stalls\":1e12,\"type\":\"report\","
                    "\"state\":\"abcdefghijklmn_\",\"id\":\"x\",\"t\":[]}")
@@ -182,6 +312,9 @@ test_json_report(void)
     T(test_json_err("{\"type\":\"report\",\"decoded\":null}"));
     T(test_json_err("{\"type\":\"report\",\"stalls\":false}"));
     T(test_json_err("{\"type\":\"report\",\"latency\":1e999}"));
+
+    test_json_report_numbers();
+
     T(test_json_err("{\"type\":\"report\",\"state\":\"\"}"));
     T(test_json_err("{\"type\":\"report\",\"state\":\"abcdefghijklmnop\"}"));
     T(test_json_err("{\"type\":\"report\",\"state\":\"Playing\"}"));
@@ -195,6 +328,9 @@ test_json_report(void)
     test_json_truncate("{\"type\":\"report\",\"latency\":420.5,\"buffer\":380,"
                        "\"bitrate\":2100000,\"dropped\":0,\"decoded\":1800,"
                        "\"stalls\":0,\"state\":\"playing\"}");
+    test_json_truncate("{\"type\":\"report\",\"stall_ms\":480,"
+                       "\"startup_ms\":412.3,\"rate\":1.015,"
+                       "\"throughput\":1530000}");
 }
 
 
