@@ -1,0 +1,428 @@
+// The live statistics page: polls <api>/streams and the selected stream's
+// viewers page once a second (docs/stats.md) and shows them. Everything from
+// the API goes into the page as text (textContent, attributes set one by
+// one), never as markup.
+import {
+  DASH, fmtText, fmtCount, fmtBitrate, fmtBytes, fmtDuration, fmtMs, fmtHz, fmtFps, fmtChannels, fmtRate,
+  fmtSize, fmtOnline, fmtClock, truncate, getPath, streamKey, apiBase, streamsUrl, viewersUrl, pageRange, clampOffset,
+} from './format.js';
+import { History, plotPaths, HISTORY_MS } from './history.js';
+import { Poller, describeError } from './poll.js';
+
+const PAGE = 50;            // viewers per page
+const UA_CHARS = 40;        // user agent shown, the rest in its title
+const SVG = 'http://www.w3.org/2000/svg';
+const PLOT_W = 300, PLOT_H = 60;
+
+// ---- fields: [data-field, format, get?]; get defaults to the dotted path ----
+
+const STAT_KEYS = ['viewers', 'min', 'avg', 'max', 'p50', 'p95'];
+
+const STREAM_GROUPS = [
+  ['Publisher', [
+    ['address', [['publisher.address', fmtText]]],
+    ['uptime', [['publisher.uptime_ms', fmtDuration]]],
+  ]],
+  ['Video', [
+    ['codec', [['video.codec', fmtText], ['video.format', fmtText]], ' \u00b7 '],
+    ['profile / level', [['video.profile', fmtText], ['video.level', fmtText]]],
+    ['resolution', [['video.resolution', fmtText, (s) => (s.video ? fmtSize(s.video.width, s.video.height) : null)]]],
+    ['frame rate', [['video.frame_rate', fmtFps]]],
+    ['bitrate', [['video.bitrate_bps', fmtBitrate]]],
+    ['frames / key', [['video.frames', fmtCount], ['video.keyframes', fmtCount]]],
+    ['GOP frames / time', [['video.gop_frames', fmtCount], ['video.gop_ms', fmtMs]]],
+  ]],
+  ['Audio', [
+    ['codec', [['audio.codec', fmtText], ['audio.profile', fmtText]], ' '],
+    ['format', [['audio.format', fmtText]]],
+    ['rate', [['audio.sample_rate_hz', fmtHz]]],
+    ['channels', [['audio.channels', fmtChannels]]],
+    ['bitrate', [['audio.bitrate_bps', fmtBitrate]]],
+    ['frames', [['audio.frames', fmtCount]]],
+  ]],
+  ['Traffic', [
+    ['ingest', [['ingest_bitrate_bps', fmtBitrate]]],
+    ['bytes in / out', [['received_bytes', fmtBytes], ['sent_bytes', fmtBytes]]],
+    ['messages out', [['sent_messages', fmtCount]]],
+    ['dropped frames', [['dropped_frames', fmtCount]]],
+    ['skips', [['skips', fmtCount]]],
+    ['torn closes', [['torn_closes', fmtCount]]],
+  ]],
+  ['Viewers', [
+    ['now', [['viewers.now', fmtCount]]],
+    ['websocket / hls', [['viewers.websocket', fmtCount], ['viewers.hls', fmtCount]]],
+    ['peak', [['viewers.peak', fmtCount]]],
+    ['connections', [['viewers.connections', fmtCount]]],
+  ]],
+  ['HLS', [
+    ['requests', [['hls.requests', fmtCount]]],
+    ['clients', [['hls.clients', fmtCount]]],
+    ['sent', [['hls.sent_bytes', fmtBytes]]],
+  ]],
+];
+
+const DELAYS = [['send_delay_ms', 'send delay'], ['latency_ms', 'latency']];
+
+const VIEWER_COLUMNS = [
+  ['id', [['id', fmtText]]],
+  ['address', [['address', fmtText]]],
+  ['forwarded for', [['forwarded_for', fmtText]]],
+  ['user agent', [['user_agent', (v) => truncate(fmtText(v), UA_CHARS), null, { title: true }]]],
+  ['worker', [['worker_pid', fmtText]]],
+  ['proto', [['protocol', fmtText]]],
+  ['connected', [['connected_ms', fmtDuration]]],
+  ['sent', [['sent_bytes', fmtBytes]]],
+  ['send rate', [['send_rate_bps', fmtBitrate]]],
+  ['rtt', [['rtt_ms', fmtMs]]],
+  ['lag', [['lag_bytes', fmtBytes], ['lag_ms', fmtMs]]],
+  ['send delay / max', [['send_delay_ms', fmtMs], ['send_delay_max_ms', fmtMs]]],
+  ['latency', [['report.latency_ms', fmtMs]]],
+  ['buffer', [['report.buffer_ms', fmtMs]]],
+  ['bitrate', [['report.bitrate_bps', fmtBitrate]]],
+  ['throughput', [['report.throughput_bps', fmtBitrate]]],
+  ['dropped / decoded', [['report.dropped_frames', fmtCount], ['report.decoded_frames', fmtCount]]],
+  ['stalls / time', [['report.stalls', fmtCount], ['report.stall_ms', fmtMs]]],
+  ['startup', [['report.startup_ms', fmtMs]]],
+  ['rate', [['report.playback_rate', fmtRate]]],
+  ['state', [['report.state', fmtText]]],
+  ['report age', [['report.age_ms', fmtMs]]],
+];
+
+// ---- elements ----
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k === 'class') e.className = v;
+    else e[k] = v;
+  }
+  e.append(...children);    // strings become text nodes
+  return e;
+}
+
+function svgEl(tag, attrs = {}) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+/**
+ * Spans for the fields of one entry, joined by `sep`, appended to parent.
+ * Returns the bindings that update() fills in.
+ */
+function bindFields(parent, fields, sep = ' / ') {
+  const out = [];
+  fields.forEach(([path, fmt, get, opts = {}], i) => {
+    if (i) parent.append(sep);
+    const span = el('span', { dataset: { field: path } }, DASH);
+    parent.append(span);
+    out.push({ span, path, fmt, get, title: !!opts.title });
+  });
+  return out;
+}
+
+/** Fill bound spans from obj: formatted text, the raw number in data-value. */
+function update(bindings, obj) {
+  for (const b of bindings) {
+    const v = b.get ? b.get(obj) : getPath(obj, b.path);
+    const text = b.fmt(v ?? null);
+    if (b.span.textContent !== text) b.span.textContent = text;
+    if (typeof v === 'number') b.span.dataset.value = String(v);
+    else delete b.span.dataset.value;
+    if (b.title) b.span.title = v === null || v === undefined ? '' : fmtText(v);
+  }
+}
+
+// ---- state ----
+
+const params = new URLSearchParams(location.search);
+const state = {
+  api: null,
+  streams: new Map(),     // key -> card {root, bindings, plots, history, app, stream}
+  selected: null,         // {app, stream, key}
+  offset: 0,
+  rows: new Map(),        // viewer id -> {tr, bindings}
+  lastOk: null,
+};
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $('status'),
+  header: $('server'),
+  workers: $('workers'),
+  list: $('streams'),
+  empty: $('no-streams'),
+  viewers: $('viewers'),
+  selectedName: $('selected-name'),
+  viewersStatus: $('viewers-status'),
+  range: $('range'),
+  prev: $('prev'),
+  next: $('next'),
+  thead: $('viewers-head'),
+  tbody: $('viewers-body'),
+};
+
+const serverBindings = [];
+for (const dd of ui.header.querySelectorAll('dd[data-bind]')) {
+  const fmt = dd.dataset.bind === 'server.time_unix_ms' ? fmtClock : fmtText;
+  serverBindings.push(...bindFields(dd, [[dd.dataset.bind, fmt]]));
+}
+
+function setStatus(kind, text, error = '') {
+  ui.status.dataset.state = kind;
+  ui.status.dataset.error = error;
+  ui.status.textContent = text;
+  document.body.classList.toggle('stale', kind === 'error');
+}
+
+// ---- header ----
+
+function renderServer(server, now) {
+  update(serverBindings, { server });
+  const workers = Array.isArray(server.workers) ? server.workers : [];
+  const items = workers.map((w) => {
+    const li = el('li', { dataset: { workerPid: String(w.pid) } }, 'pid ');
+    const b = bindFields(li, [['pid', fmtText]]);
+    li.append(' \u00b7 ');
+    b.push(...bindFields(li, [['websocket_viewers', fmtCount]]));
+    li.append(' ws');
+    update(b, w);
+    return li;
+  });
+  ui.workers.replaceChildren(...items);
+  ui.workers.dataset.count = String(workers.length);
+  state.lastOk = now;
+}
+
+// ---- stream cards ----
+
+function makePlot(title, unit) {
+  const fig = el('figure', { class: 'plot' });
+  const svg = svgEl('svg', { viewBox: `0 0 ${PLOT_W} ${PLOT_H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `${title}, last 5 minutes` });
+  const band = svgEl('path', { class: 'band', d: '' });
+  const line = svgEl('path', { class: 'line', d: '' });
+  svg.append(band, line);
+  const top = el('span', { class: 'top' }, DASH);
+  fig.append(el('figcaption', {}, title, ' ', top), svg);
+  return { fig, band, line, top, unit };
+}
+
+function makeCard(s) {
+  const key = streamKey(s);
+  const root = el('article', { class: 'stream', dataset: { stream: key } });
+  const pick = el('button', { type: 'button', class: 'name', title: 'show the viewers' }, fmtText(key));
+  const badge = el('span', { class: 'badge', dataset: { field: 'online' } }, DASH);
+  root.append(el('header', {}, pick, badge));
+
+  const plots = { viewers: makePlot('viewers now', ''), latency: makePlot('latency avg (min\u2013max)', ' ms') };
+  root.append(el('div', { class: 'plots' }, plots.viewers.fig, plots.latency.fig));
+
+  const bindings = [];
+  const groups = el('div', { class: 'groups' });
+  for (const [title, entries] of STREAM_GROUPS) {
+    const dl = el('dl');
+    for (const [label, fields, sep] of entries) {
+      const dd = el('dd');
+      bindings.push(...bindFields(dd, fields, sep));
+      dl.append(el('dt', {}, label), dd);
+    }
+    groups.append(el('section', { class: 'group' }, el('h3', {}, title), dl));
+  }
+  root.append(groups);
+
+  const table = el('table', { class: 'delays' });
+  table.append(el('thead', {}, el('tr', {}, el('th', {}, 'ms'), ...STAT_KEYS.map((k) => el('th', {}, k)))));
+  const body = el('tbody');
+  for (const [field, label] of DELAYS) {
+    const tr = el('tr', {}, el('th', {}, label));
+    for (const k of STAT_KEYS) {
+      const td = el('td');
+      bindings.push(...bindFields(td, [[`${field}.${k}`, k === 'viewers' ? fmtCount : fmtMs]]));
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.append(body);
+  root.append(table);
+
+  root.addEventListener('click', () => select(s.app, s.stream));
+  return { root, badge, bindings, plots, history: new History(), app: s.app, stream: s.stream };
+}
+
+function drawPlot(plot, samples, opts) {
+  const p = plotPaths(samples, { ...opts, width: PLOT_W, height: PLOT_H, t1: Date.now(), windowMs: HISTORY_MS });
+  plot.line.setAttribute('d', p.line);
+  plot.band.setAttribute('d', p.band);
+  plot.top.textContent = `max ${fmtCount(p.yMax)}${plot.unit}`;
+}
+
+function renderStream(card, s, now) {
+  update(card.bindings, s);
+  card.badge.textContent = fmtOnline(s.online);
+  card.root.dataset.state = s.online ? 'online' : 'offline';
+  const lat = s.latency_ms || {};
+  card.history.add(now, { viewers: getPath(s, 'viewers.now'), latAvg: lat.avg, latMin: lat.min, latMax: lat.max });
+  const samples = card.history.samples();
+  drawPlot(card.plots.viewers, samples, { key: 'viewers', floor: 1 });
+  drawPlot(card.plots.latency, samples, { key: 'latAvg', band: ['latMin', 'latMax'], floor: 100 });
+}
+
+function renderStreams(list, now) {
+  const seen = new Set();
+  const order = [];
+  for (const s of [...list].sort((a, b) => streamKey(a).localeCompare(streamKey(b)))) {
+    const key = streamKey(s);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let card = state.streams.get(key);
+    if (!card) { card = makeCard(s); state.streams.set(key, card); }
+    renderStream(card, s, now);
+    card.root.classList.toggle('selected', !!state.selected && state.selected.key === key);
+    order.push(card.root);
+  }
+  for (const [key, card] of state.streams) if (!seen.has(key)) { card.root.remove(); state.streams.delete(key); }
+  const same = order.length === ui.list.children.length && order.every((n, i) => ui.list.children[i] === n);
+  if (!same) ui.list.replaceChildren(...order);
+  ui.empty.hidden = order.length > 0;
+}
+
+// ---- viewers of the selected stream ----
+
+const viewersPath = () => (state.selected ? viewersUrl(state.api, state.selected.app, state.selected.stream, state.offset, PAGE) : null);
+
+function select(app, stream) {
+  const key = `${app}/${stream}`;
+  if (state.selected && state.selected.key === key) return;
+  state.selected = { app, stream, key };
+  state.offset = 0;
+  state.rows.clear();
+  ui.tbody.replaceChildren();
+  ui.viewers.hidden = false;
+  ui.viewers.dataset.stream = key;
+  ui.selectedName.textContent = fmtText(key);
+  ui.range.textContent = DASH;
+  ui.viewersStatus.textContent = 'loading\u2026';
+  ui.viewersStatus.dataset.state = 'connecting';
+  for (const [k, card] of state.streams) card.root.classList.toggle('selected', k === key);
+  const q = new URLSearchParams(location.search);
+  q.set('stream', key);
+  history.replaceState(null, '', `?${String(q).replace(/%2F/g, '/')}`);
+  viewersPoller.poke();
+}
+
+function makeRow(v) {
+  const tr = el('tr', { dataset: { viewerId: String(v.id) } });
+  const bindings = [];
+  for (const [, fields] of VIEWER_COLUMNS) {
+    const td = el('td');
+    bindings.push(...bindFields(td, fields));
+    tr.append(td);
+  }
+  return { tr, bindings };
+}
+
+function renderViewers(d) {
+  const total = Number(d.total) || 0;
+  const offset = clampOffset(state.offset, total, PAGE);
+  if (offset !== state.offset) {    // the viewers past this page have gone
+    state.offset = offset;
+    viewersPoller.poke();
+    return;
+  }
+  const list = Array.isArray(d.viewers) ? d.viewers : [];
+  const keep = new Map();
+  const rows = list.map((v) => {
+    const id = String(v.id);
+    const row = state.rows.get(id) || makeRow(v);
+    update(row.bindings, v);
+    keep.set(id, row);
+    return row.tr;
+  });
+  state.rows = keep;
+  const same = rows.length === ui.tbody.children.length && rows.every((n, i) => ui.tbody.children[i] === n);
+  if (!same) ui.tbody.replaceChildren(...rows);
+  if (!rows.length) {
+    ui.tbody.replaceChildren(el('tr', { class: 'none' }, el('td', { colSpan: VIEWER_COLUMNS.length }, 'no WebSocket viewers')));
+  }
+  ui.range.textContent = pageRange(state.offset, list.length, total);
+  ui.range.dataset.total = String(total);
+  ui.range.dataset.offset = String(state.offset);
+  ui.range.dataset.count = String(list.length);
+  ui.prev.disabled = state.offset === 0;
+  ui.next.disabled = state.offset + PAGE >= total;
+  ui.viewersStatus.textContent = '';
+  ui.viewersStatus.dataset.state = 'ok';
+  ui.viewers.classList.remove('stale');
+}
+
+function turnPage(delta) {
+  const next = Math.max(0, state.offset + delta);
+  if (next === state.offset) return;
+  state.offset = next;
+  ui.prev.disabled = true;
+  ui.next.disabled = true;
+  viewersPoller.poke();
+}
+
+// ---- polling ----
+
+const fetchFn = (url, opts) => fetch(url, opts);
+
+const streamsPoller = new Poller({
+  fetch: fetchFn,
+  url: () => streamsUrl(state.api),
+  onData(d) {
+    if (!d || typeof d !== 'object' || !d.server || !Array.isArray(d.streams)) {
+      this.onError({ kind: 'json' });
+      return;
+    }
+    const now = Date.now();
+    renderServer(d.server, now);
+    renderStreams(d.streams, now);
+    setStatus('ok', 'live');
+  },
+  onError(e) {
+    const since = state.lastOk === null ? '' : ` \u00b7 last update ${fmtClock(state.lastOk)}`;
+    setStatus('error', `${describeError(e)} \u00b7 retrying${since}`, describeError(e));
+  },
+});
+
+const viewersPoller = new Poller({
+  fetch: fetchFn,
+  url: viewersPath,
+  onData(d, url) {
+    if (url !== viewersPath()) return;      // an answer for another stream or page
+    if (!d || typeof d !== 'object' || typeof d.total !== 'number') {
+      this.onError({ kind: 'json' }, url);
+      return;
+    }
+    renderViewers(d);
+  },
+  onError(e, url) {
+    if (url !== viewersPath()) return;
+    ui.viewersStatus.textContent = `${describeError(e)} \u00b7 retrying`;
+    ui.viewersStatus.dataset.state = 'error';
+    ui.viewers.classList.add('stale');
+  },
+});
+
+function start() {
+  ui.thead.replaceChildren(el('tr', {}, ...VIEWER_COLUMNS.map(([head]) => el('th', { scope: 'col' }, head))));
+  ui.prev.addEventListener('click', () => turnPage(-PAGE));
+  ui.next.addEventListener('click', () => turnPage(PAGE));
+  try {
+    state.api = apiBase(location.search, location.href);
+  } catch (e) {
+    setStatus('error', e.message);
+    return;
+  }
+  $('api').textContent = state.api;
+  setStatus('connecting', 'connecting\u2026');
+  streamsPoller.start();
+  viewersPoller.start();
+  const m = /^([^/]+)\/(.+)$/.exec(params.get('stream') || '');
+  if (m) select(m[1], m[2]);
+}
+
+start();
