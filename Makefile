@@ -107,6 +107,7 @@ player:
 
 player-unit:
 	node --test player/test/
+	node --test dashboard/test/
 
 integration: build bench-smoke-tools
 	WS_STREAM_MODULE=$(CURDIR)/$(BUILD)/ngx_ws_stream_module.so \
