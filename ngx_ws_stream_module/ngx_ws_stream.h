@@ -28,6 +28,8 @@
 #define NGX_WS_STREAM_APP_LEN       64
 #define NGX_WS_STREAM_NAME_LEN      128
 
+#define NGX_WS_STREAM_VERSION       "0.9.0"
+
 /* codec configuration kept for late joiners */
 #define NGX_WS_STREAM_CONF_VIDEO    0
 #define NGX_WS_STREAM_CONF_AUDIO    1
@@ -46,6 +48,9 @@
 #define NGX_WS_STREAM_PUB_NONE      0
 #define NGX_WS_STREAM_PUB_PENDING   1       /* publish accepted, no media */
 #define NGX_WS_STREAM_PUB_ONLINE    2
+
+
+#include "ngx_ws_stream_stats.h"
 
 
 typedef struct ngx_ws_stream_hls_sh_s  ngx_ws_stream_hls_sh_t;
@@ -106,11 +111,14 @@ typedef struct {
      * retired): a woken worker wakes only the waiters of streams whose
      * count moved */
     ngx_atomic_t             changes;
+
+    ngx_ws_stream_stats_t    stats;
 } ngx_ws_stream_entry_t;
 
 
 typedef struct {
     ngx_ws_stream_proc_t     procs[NGX_WS_STREAM_MAX_PROCS];
+    ngx_atomic_t             viewer_id;     /* the last one given */
     ngx_uint_t               nstreams;
     ngx_ws_stream_entry_t   *streams;
 } ngx_ws_stream_sh_t;
@@ -129,6 +137,11 @@ typedef struct ngx_ws_stream_waiter_s  ngx_ws_stream_waiter_t;
 struct ngx_ws_stream_waiter_s {
     ngx_queue_t              queue;         /* in its stream's waiters */
     void                   (*wake)(ngx_ws_stream_waiter_t *w);
+
+    /* every second, if set: update its figures, add to the stream's */
+    void                   (*stats)(ngx_ws_stream_waiter_t *w,
+                                    ws_stream_agg_t *delay,
+                                    ws_stream_agg_t *latency);
 };
 
 
@@ -173,6 +186,8 @@ typedef struct {
     size_t                   max_message;
     ngx_msec_t               ping_interval;
     ngx_msec_t               send_timeout;
+    ngx_flag_t               stats;
+    ngx_array_t             *trusted;       /* ngx_cidr_t */
 } ngx_ws_stream_loc_conf_t;
 
 
@@ -219,6 +234,27 @@ ngx_int_t ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone,
     ngx_str_t *app);
 ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,
     ngx_str_t *value);
+
+/* ngx_ws_stream_stats.c */
+ngx_ws_stream_slot_t *ngx_ws_stream_slot_locked(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e);
+void ngx_ws_stream_counts_add(ngx_ws_stream_counts_t *dst,
+    ngx_ws_stream_counts_t *src);
+void ngx_ws_stream_stats_reclaim(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e, ngx_uint_t p);
+void ngx_ws_stream_stats_free(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e);
+void ngx_ws_stream_stats_online(ngx_ws_stream_entry_t *e,
+    ngx_str_t *addr);
+void ngx_ws_stream_stats_frame(ngx_ws_stream_entry_t *e, unsigned track,
+    unsigned flags, uint32_t dts, size_t len, uint64_t ingest);
+void ngx_ws_stream_stats_config(ngx_ws_stream_entry_t *e, unsigned track,
+    const char *codec, uint32_t width, uint32_t height,
+    uint32_t sample_rate, uint32_t channels);
+void ngx_ws_stream_stats_hls_locked(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e, ngx_http_request_t *r, size_t bytes);
+void ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone);
+void ngx_ws_stream_reclaim_dead_locked(ngx_ws_stream_zone_t *zone);
 
 /* ngx_ws_stream_wake.c */
 ngx_int_t ngx_ws_stream_wake_init_module(ngx_cycle_t *cycle);

@@ -94,6 +94,7 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
 
             v->out_pos += n;
             v->sent += n;
+            ngx_ws_stream_stats_sent(v, n, 0, 0);
 
             if (v->out_pos < v->out_last) {
                 goto again;
@@ -306,6 +307,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
     v->sent += n;
     left = n;
+    rc = NGX_OK;
 
     for (k = 0; k < nrec; k++) {
 
@@ -318,8 +320,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         /* the socket took part of this frame (or, with SSL, the record
          * layer holds it): keep the rest, the writer may overwrite it */
 
+        rc = NGX_AGAIN;
+
         if (left == 0 && !(c->ssl && tried == k)) {
-            return NGX_AGAIN;
+            break;
         }
 
         rest = recs[k].len - left;
@@ -335,11 +339,15 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         }
 
         v->cur = after[k];
-
-        return NGX_AGAIN;
+        k++;
+        break;
     }
 
-    return NGX_OK;
+    /* k records are out of the ring (the last perhaps via v->out) */
+
+    ngx_ws_stream_stats_sent(v, n, k, k ? recs[k - 1].ingest : 0);
+
+    return rc;
 
 torn:
 
@@ -384,6 +392,10 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
     v->need_key = !sync;
     v->skips++;
 
+    if (v->slot) {
+        v->slot->c.skips++;
+    }
+
     (void) ngx_atomic_fetch_add(&e->skips, 1);
 
     ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
@@ -419,6 +431,12 @@ ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     }
 
     hlen = ws_stream_ws_header(hdr, opcode, len);
+
+    v->messages++;
+
+    if (v->slot) {
+        v->slot->c.sent_messages++;
+    }
 
     if (ngx_ws_stream_queue_raw(v, hdr, hlen) != NGX_OK
         || ngx_ws_stream_queue_raw(v, data, len) != NGX_OK)

@@ -292,6 +292,10 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         }
     }
 
+    if (rc == NGX_OK && b) {
+        ngx_ws_stream_stats_hls_locked(zone, e, r, b->last - b->pos);
+    }
+
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     /* NGX_BUSY: not there yet (NGX_AGAIN is the output's, once sent) */

@@ -21,6 +21,8 @@ static char *ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_ws_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ws_stream_trusted_proxy(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_ws_stream_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_stream_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_stream_exit_process(ngx_cycle_t *cycle);
@@ -68,6 +70,20 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_stream_loc_conf_t, send_timeout),
+      NULL },
+
+    { ngx_string("ws_stream_stats"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, stats),
+      NULL },
+
+    { ngx_string("ws_stream_trusted_proxy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_ws_stream_trusted_proxy,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -169,6 +185,9 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
      *     wlcf->zone = NULL;
      */
 
+    wlcf->stats = NGX_CONF_UNSET;
+    wlcf->trusted = NGX_CONF_UNSET_PTR;
+
     wlcf->enable = NGX_CONF_UNSET;
     wlcf->max_message = NGX_CONF_UNSET_SIZE;
     wlcf->ping_interval = NGX_CONF_UNSET_MSEC;
@@ -189,6 +208,8 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
                               30000);
     ngx_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 10000);
+    ngx_conf_merge_value(conf->stats, prev->stats, 1);
+    ngx_conf_merge_ptr_value(conf->trusted, prev->trusted, NULL);
 
     if (!conf->enable || conf->zone) {
         return NGX_CONF_OK;
@@ -439,6 +460,56 @@ ngx_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* ws_stream_trusted_proxy address | CIDR ...; */
+
+static char *
+ngx_ws_stream_trusted_proxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_stream_loc_conf_t *wlcf = conf;
+
+    ngx_int_t    rc;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    ngx_cidr_t  *cidr;
+
+    if (wlcf->trusted != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wlcf->trusted = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_cidr_t));
+    if (wlcf->trusted == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cidr = ngx_array_push(wlcf->trusted);
+        if (cidr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rc = ngx_ptocidr(&value[i], cidr);
+
+        if (rc == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid address or network \"%V\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "low address bits of %V are meaningless",
+                               &value[i]);
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_ws_stream_init_module(ngx_cycle_t *cycle)
 {
@@ -531,6 +602,7 @@ ngx_ws_stream_janitor_handler(ngx_event_t *ev)
          * them, parked requests see their time */
         ngx_ws_stream_wake_local(zone, 1);
         ngx_ws_stream_janitor(zone, ev->log);
+        ngx_ws_stream_stats_tick(zone);
     }
 
     if (ngx_exiting) {

@@ -723,6 +723,7 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     if (!ctx->online) {
         ctx->online = 1;
         ngx_ws_stream_online(ctx->zone, ctx->stream);
+        ngx_ws_stream_stats_online(e, &s->connection->addr_text);
         (void) ngx_ws_stream_hls_start(ctx->zone, ctx->stream, &ctx->hls,
                                        s->connection->log);
     }
@@ -791,6 +792,15 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     ws_stream_ring_commit(&e->ring, WS_STREAM_REC_MEDIA, kind,
                           h->timestamp, ingest, sync);
+
+    if (info.flags & WS_STREAM_FLAG_CONFIG) {
+        ngx_ws_stream_stats_config(e, info.track, info.codec_string,
+                                   info.width, info.height,
+                                   info.sample_rate, info.channels);
+    }
+
+    ngx_ws_stream_stats_frame(e, info.track, info.flags, h->timestamp, len,
+                              ingest);
 
     if (hls == NGX_OK) {
         ngx_ws_stream_hls_add(&ctx->hls, &info, h->timestamp, ingest,

@@ -172,6 +172,8 @@ ngx_ws_stream_proc_reclaim(ngx_ws_stream_zone_t *zone, ngx_uint_t p)
             continue;
         }
 
+        ngx_ws_stream_stats_reclaim(zone, e, p);
+
         e->viewers[p] = 0;
         e->attached[p] = 0;
         __atomic_and_fetch(&e->mask, ~((uint64_t) 1 << p), __ATOMIC_RELEASE);
@@ -222,6 +224,7 @@ ngx_ws_stream_entry_find(ngx_ws_stream_zone_t *zone, ngx_str_t *app,
     e->name_len = name->len;
     ngx_memcpy(e->app, app->data, app->len);
     ngx_memcpy(e->name, name->data, name->len);
+    ngx_queue_init(&e->stats.vrecs);
 
     return free;
 }
@@ -256,6 +259,8 @@ ngx_ws_stream_entry_free(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e)
             ngx_slab_free_locked(zone->shpool, e->conf[k].data);
         }
     }
+
+    ngx_ws_stream_stats_free(zone, e);
 
     ngx_memzero(e, sizeof(ngx_ws_stream_entry_t));
 }
@@ -624,6 +629,23 @@ ngx_ws_stream_detach(ngx_ws_stream_zone_t *zone, ngx_uint_t i)
 }
 
 
+/* under the mutex: forget processes that are gone, keep what they counted */
+
+void
+ngx_ws_stream_reclaim_dead_locked(ngx_ws_stream_zone_t *zone)
+{
+    ngx_uint_t  p;
+
+    for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
+        if (zone->sh->procs[p].pid
+            && ngx_ws_stream_pid_dead(zone->sh->procs[p].pid))
+        {
+            ngx_ws_stream_proc_reclaim(zone, p);
+        }
+    }
+}
+
+
 /*
  * Every second in every worker: forget dead processes, stand in for a
  * publisher that died, retire rings whose grace period is over and free
@@ -634,20 +656,14 @@ void
 ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log)
 {
     uint64_t                wake;
-    ngx_uint_t              i, p;
+    ngx_uint_t              i;
     ngx_ws_stream_entry_t  *e;
 
     wake = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
-        if (zone->sh->procs[p].pid
-            && ngx_ws_stream_pid_dead(zone->sh->procs[p].pid))
-        {
-            ngx_ws_stream_proc_reclaim(zone, p);
-        }
-    }
+    ngx_ws_stream_reclaim_dead_locked(zone);
 
     for (i = 0; i < zone->sh->nstreams; i++) {
         e = &zone->sh->streams[i];

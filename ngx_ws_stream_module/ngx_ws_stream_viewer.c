@@ -71,10 +71,13 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     v->stream = stream;
 
     v->waiter.wake = ngx_ws_stream_viewer_wake;
+    v->waiter.stats = ngx_ws_stream_viewer_stats;
     ngx_ws_stream_waiter_add(v->zone, stream, &v->waiter);
 
     cln->handler = ngx_ws_stream_viewer_cleanup;
     cln->data = v;
+
+    ngx_ws_stream_stats_join(v);
 
     ngx_str_set(&proto, "websocket");
 
@@ -140,6 +143,7 @@ ngx_ws_stream_viewer_cleanup(void *data)
     ngx_ws_stream_leave_ring(v);
 
     ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);
+    ngx_ws_stream_stats_leave(v);
     ngx_ws_stream_entry_put(v->zone, v->stream);
 
     if (v->out) {
@@ -420,7 +424,7 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ws_stream_ws_msg_t *msg)
     }
 
     if (m.type == WS_STREAM_MSG_REPORT) {
-        v->report = m;
+        ngx_ws_stream_stats_report(v, &m);
         return NGX_OK;
     }
 

@@ -45,13 +45,25 @@ struct ngx_ws_stream_viewer_s {
     u_char                      *in;
 
     ws_stream_ws_parser_t    parser;
-    ws_stream_client_msg_t   report;
 
     ngx_buf_t                    bufs[NGX_WS_STREAM_BATCH];
     ngx_chain_t                  links[NGX_WS_STREAM_BATCH];
 
     ngx_uint_t                   skips;
     uint64_t                     sent;
+
+    /* statistics: slot NULL when the zone had no room */
+    ngx_ws_stream_slot_t        *slot;
+    ngx_ws_stream_vrec_t        *rec;       /* NULL: not listed */
+    uint64_t                     messages;
+    uint64_t                     last_ingest;   /* of the last record out */
+    uint64_t                     delay_sum;     /* us, since the tick */
+    uint32_t                     delay_n;
+    uint32_t                     delay_max;
+    uint64_t                     acked;         /* TCP bytes acked */
+    ngx_msec_t                   acked_at;
+    uint64_t                     report_at;
+    double                       latency;       /* newest report's */
 
     unsigned                     joined:1;
     unsigned                     attached:1;
@@ -61,6 +73,68 @@ struct ngx_ws_stream_viewer_s {
     unsigned                     lingering:1;
     unsigned                     closed:1;
 };
+
+
+/* the kernel's struct tcp_info up to the delivery rate (Linux 4.9);
+ * glibc's declares only the part before pacing_rate */
+typedef struct {
+    struct tcp_info              base;
+    uint64_t                     pacing_rate;
+    uint64_t                     max_pacing_rate;
+    uint64_t                     bytes_acked;
+    uint64_t                     bytes_received;
+    uint32_t                     segs_out;
+    uint32_t                     segs_in;
+    uint32_t                     notsent_bytes;
+    uint32_t                     min_rtt;
+    uint32_t                     data_segs_in;
+    uint32_t                     data_segs_out;
+    uint64_t                     delivery_rate;
+} ngx_ws_stream_tcp_info_t;
+
+
+/*
+ * After a send: n bytes went to the socket, records of them complete
+ * ring records, the newest of which was ingested at ingest (wall clock
+ * ms).  The only statistics work on the per-frame path.
+ */
+
+static ngx_inline void
+ngx_ws_stream_stats_sent(ngx_ws_stream_viewer_t *v, size_t n,
+    ngx_uint_t records, uint64_t ingest)
+{
+    uint64_t  now, d;
+
+    if (v->slot == NULL) {
+        return;
+    }
+
+    v->slot->c.sent_bytes += n;
+
+    if (records == 0) {
+        return;
+    }
+
+    v->messages += records;
+    v->slot->c.sent_messages += records;
+    v->last_ingest = ingest;
+
+    if (!v->conf->stats) {
+        return;
+    }
+
+    now = ngx_ws_stream_now_ms();
+    d = (now > ingest) ? (now - ingest) * 1000 : 0;
+
+    ws_stream_hist_add(&v->slot->c.delay, ws_stream_hist_delay, d);
+
+    v->delay_sum += d;
+    v->delay_n++;
+
+    if (d > v->delay_max) {
+        v->delay_max = (uint32_t) d;
+    }
+}
 
 
 ngx_int_t ngx_ws_stream_viewer_start(ngx_http_request_t *r,
@@ -81,6 +155,14 @@ ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     const u_char *data, size_t len, ngx_uint_t ctl);
 ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,
     const u_char *data, size_t len);
+
+/* ngx_ws_stream_stats.c */
+void ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
+    ws_stream_client_msg_t *m);
+void ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w,
+    ws_stream_agg_t *delay, ws_stream_agg_t *latency);
 
 
 #endif /* _NGX_WS_STREAM_VIEWER_H_INCLUDED_ */

@@ -1,0 +1,147 @@
+
+/*
+ * Copyright (C) ngx_ws_stream authors
+ *
+ * Statistics in the shared zone (docs/stats.md, architecture.md
+ * "Statistics").  Every figure has one writer: the publisher's worker
+ * for what comes in, each worker for its own viewers and HLS requests
+ * (one slot per stream and worker), so nothing on the per-frame path
+ * takes a lock; a reader sums the slots under the zone's mutex, which
+ * the fan-out never takes.  What a process that exited or died counted
+ * is folded into the stream's "gone" counters, so totals only grow.
+ */
+
+
+#ifndef _NGX_WS_STREAM_STATS_H_INCLUDED_
+#define _NGX_WS_STREAM_STATS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ws_stream_stats.h"
+
+
+/* included by ngx_ws_stream.h, which defines NGX_WS_STREAM_MAX_PROCS */
+
+
+#define NGX_WS_STREAM_UA_LEN        128
+#define NGX_WS_STREAM_ADDR_LEN      48
+#define NGX_WS_STREAM_CODEC_LEN     32
+#define NGX_WS_STREAM_REPORT_AGE    10000   /* ms a report counts */
+
+
+/* counters of one worker for one stream; summed over workers */
+typedef struct {
+    uint64_t                 connections;   /* WebSocket viewers made */
+    uint64_t                 sent_bytes;
+    uint64_t                 sent_messages;
+    uint64_t                 skips;
+    uint64_t                 reports;
+    uint64_t                 hls_requests;
+    uint64_t                 hls_bytes;
+    ws_stream_hist_t         latency;       /* client reports */
+    ws_stream_hist_t         delay;         /* ingest -> socket */
+} ngx_ws_stream_counts_t;
+
+
+/* one worker's figures for one stream, in the zone */
+typedef struct {
+    ngx_ws_stream_counts_t   c;
+
+    /* gauges of this worker's viewers now, rewritten every second */
+    uint32_t                 websocket;     /* exact: at join and leave */
+    ngx_atomic_t             seq;           /* odd while rewritten */
+    ws_stream_agg_t          delay_now;
+    ws_stream_agg_t          latency_now;
+} ngx_ws_stream_slot_t;
+
+
+/* what the publisher's worker writes */
+typedef struct {
+    u_char                   addr[NGX_WS_STREAM_ADDR_LEN];
+    size_t                   addr_len;
+    char                     vcodec[NGX_WS_STREAM_CODEC_LEN];
+    char                     acodec[NGX_WS_STREAM_CODEC_LEN];
+    uint32_t                 width;
+    uint32_t                 height;
+    uint32_t                 sample_rate;
+    uint32_t                 channels;
+
+    uint64_t                 vframes;
+    uint64_t                 aframes;
+    uint64_t                 keyframes;
+    uint64_t                 vbytes;
+    uint64_t                 abytes;
+
+    uint32_t                 key_dts;       /* of the last keyframe */
+    uint32_t                 since_key;     /* frames after it */
+    uint32_t                 gop_frames;    /* 0: not known yet */
+    uint32_t                 gop_ms;
+    unsigned                 has_key:1;
+
+    uint64_t                 last_ingest;   /* wall clock ms */
+    ws_stream_rate_t         vrate;
+    ws_stream_rate_t         arate;
+} ngx_ws_stream_pub_stats_t;
+
+
+/* one WebSocket viewer, in the zone: listed by the API */
+typedef struct {
+    ngx_queue_t              queue;         /* in its stream's records */
+    uint64_t                 id;
+    ngx_pid_t                pid;
+    ngx_uint_t               proc;
+    uint64_t                 since;         /* wall clock ms */
+
+    u_char                   addr[NGX_WS_STREAM_ADDR_LEN];
+    u_char                   xff[NGX_WS_STREAM_ADDR_LEN];
+    u_char                   ua[NGX_WS_STREAM_UA_LEN];
+    uint8_t                  addr_len;
+    uint8_t                  xff_len;       /* 0: none */
+    uint8_t                  ua_len;
+    uint8_t                  tls;
+    uint16_t                 port;          /* the client's */
+
+    /* written by the viewer's worker every second */
+    uint64_t                 sent_bytes;
+    uint64_t                 sent_messages;
+    uint64_t                 skips;
+    uint64_t                 rate_bps;      /* TCP delivery rate */
+    uint64_t                 acked_bps;     /* acknowledged per second */
+    uint64_t                 lag_bytes;
+    uint32_t                 lag_ms;
+    uint32_t                 rtt_us;
+    uint32_t                 delay_us;      /* mean of the last second */
+    uint32_t                 delay_max_us;
+    unsigned                 delay_known:1;
+
+    /* the newest client report; fields not sent are -1 */
+    uint64_t                 report_at;     /* wall clock ms, 0: none */
+    double                   latency;
+    double                   buffer;
+    double                   bitrate;
+    double                   throughput;
+    double                   dropped;
+    double                   decoded;
+    double                   stalls;
+    double                   stall_ms;
+    double                   startup_ms;
+    double                   rate;
+    char                     state[16];
+} ngx_ws_stream_vrec_t;
+
+
+/* the statistics part of a stream entry */
+typedef struct {
+    ngx_ws_stream_slot_t    *slots[NGX_WS_STREAM_MAX_PROCS];
+    ngx_ws_stream_counts_t   gone;          /* of processes that left */
+    ngx_queue_t              vrecs;
+    ngx_uint_t               nvrecs;
+    uint32_t                 peak;
+    ngx_ws_stream_pub_stats_t pub;
+    ws_stream_seen_t         seen;          /* HLS clients */
+} ngx_ws_stream_stats_t;
+
+
+#endif /* _NGX_WS_STREAM_STATS_H_INCLUDED_ */
