@@ -41,6 +41,7 @@ main(void)
     test_mp4();
     test_hls();
     test_m3u8();
+    test_stats();
 
     printf("%u passed, %u failed\n", test_passed, test_failed);
 

@@ -44,6 +44,7 @@ void test_ring(void);
 void test_mp4(void);
 void test_hls(void);
 void test_m3u8(void);
+void test_stats(void);
 
 
 #endif /* _TEST_H_INCLUDED_ */
