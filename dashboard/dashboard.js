@@ -254,7 +254,7 @@ function drawPlot(plot, samples, opts) {
   const p = plotPaths(samples, { ...opts, width: PLOT_W, height: PLOT_H, t1: Date.now(), windowMs: HISTORY_MS });
   plot.line.setAttribute('d', p.line);
   plot.band.setAttribute('d', p.band);
-  plot.top.textContent = `max ${fmtCount(p.yMax)}${plot.unit}`;
+  plot.top.textContent = `scale 0\u2013${fmtCount(p.yMax)}${plot.unit}`;
 }
 
 function renderStream(card, s, now) {
