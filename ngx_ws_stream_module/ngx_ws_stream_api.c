@@ -342,6 +342,16 @@ ngx_ws_stream_api_answer(ngx_http_request_t *r, ngx_ws_stream_answer_t *a,
             break;
         }
 
+        /* an answer is some KB per stream or viewer: one that does not
+         * fit in 64 MB is a bug, not a large zone */
+
+        if (size > 64 * 1024 * 1024) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "ws_stream: a statistics answer does not fit in "
+                          "%uz bytes", size);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         size *= 2;
     }
 
