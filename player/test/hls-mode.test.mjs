@@ -4,6 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from '../hls-mode.js';
 import { WsStreamPlayer, hlsUrlFor } from '../ws-stream-player.js';
+import { FakeVideo, tick, until, collect } from './fakes.mjs';
 
 test('hlsUrlFor: ws -> http, wss -> https, /hls/app/name/index.m3u8', () => {
   assert.equal(hlsUrlFor('ws://h:8080/ws/live/demo'), 'http://h:8080/hls/live/demo/index.m3u8');
@@ -59,26 +60,6 @@ test('retryDelay: full jitter under min * 2^attempt, capped at max, floor 50 ms'
 
 // --- WsStreamPlayer in HLS mode ---
 
-class FakeVideo extends EventTarget {
-  constructor({ nativeHls = false, startDate = null } = {}) {
-    super();
-    this.nativeHls = nativeHls;
-    this.currentTime = 0;
-    this.muted = false;
-    this.paused = true;
-    this.playbackRate = 1;
-    this.buffered = { length: 0, start() { return 0; }, end() { return 0; } };
-    this.plays = 0;
-    this.src = '';
-    if (startDate !== null) this.getStartDate = () => new Date(startDate);
-  }
-  canPlayType(t) { return this.nativeHls && t === 'application/vnd.apple.mpegurl' ? 'maybe' : ''; }
-  play() { this.plays++; this.paused = false; return Promise.resolve(); }
-  removeAttribute(name) { if (name === 'src') this.src = ''; }
-  load() {}
-  fire(type) { this.dispatchEvent(new Event(type)); }
-}
-
 function fakeHls() {
   const made = [];
   class Hls {
@@ -101,20 +82,6 @@ function fakeHls() {
   Hls.Events = { MANIFEST_PARSED: 'hlsManifestParsed', ERROR: 'hlsError' };
   Hls.ErrorTypes = { NETWORK_ERROR: 'networkError', MEDIA_ERROR: 'mediaError' };
   return { Hls, made };
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 0));
-const until = async (fn, ms = 1000) => {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 5))) if (fn()) return;
-  assert.fail('condition not met');
-};
-
-function collect(player) {
-  const seen = { states: [], errors: [], stats: [] };
-  player.on('state', (s) => seen.states.push(s));
-  player.on('error', (e) => seen.errors.push(e));
-  player.on('stats', (s) => seen.stats.push(s));
-  return seen;
 }
 
 test('player: no MSE, native HLS: video.src is the derived URL; latency from getStartDate', async () => {
