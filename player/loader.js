@@ -50,7 +50,12 @@ export function hlsUrlFor(wsUrl) {
   return u.toString();
 }
 
-const clampNum = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(Math.max(v, 0), 1e12) : undefined);
+// report numbers (docs/protocol.md): name -> [largest value, rounded to 1/n]
+const REPORT_NUMBERS = [
+  ...['latency', 'buffer', 'bitrate', 'throughput', 'dropped', 'decoded', 'stalls', 'stall_ms', 'startup_ms']
+    .map((k) => [k, 1e12, 10]),
+  ['rate', 16, 1000],
+];
 
 /**
  * WebSocket loader.
@@ -94,15 +99,16 @@ export class WsLoader extends Emitter {
   get isOpen() { return !!this.ws && this.ws.readyState === 1; }
 
   /**
-   * Send a protocol report; fields (latency, buffer, bitrate, dropped, decoded,
-   * stalls: numbers; state: string) are checked against protocol.md ranges.
+   * Send a protocol report; fields (latency, buffer, bitrate, throughput, dropped,
+   * decoded, stalls, stall_ms, startup_ms, rate: numbers; state: string) are
+   * checked against protocol.md ranges; others, and what is not a finite number, are left out.
    * @param {object} obj
    */
   report(obj) {
     const msg = { type: 'report' };
-    for (const k of ['latency', 'buffer', 'bitrate', 'dropped', 'decoded', 'stalls']) {
-      const v = clampNum(obj[k]);
-      if (v !== undefined) msg[k] = Math.round(v * 10) / 10;
+    for (const [k, max, n] of REPORT_NUMBERS) {
+      const v = obj[k];
+      if (typeof v === 'number' && Number.isFinite(v)) msg[k] = Math.round(Math.min(Math.max(v, 0), max) * n) / n;
     }
     if (typeof obj.state === 'string' && /^[a-z_]{1,15}$/.test(obj.state)) msg.state = obj.state;
     return this._send(msg);

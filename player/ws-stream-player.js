@@ -10,6 +10,7 @@ import { WsLoader, Emitter, hlsUrlFor } from './loader.js';
 import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from './mse.js';
 import { LatencyController, Timeline } from './latency.js';
 import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from './hls-mode.js';
+import { RateMeter, BitrateMeter, PlaybackMeter } from './meters.js';
 
 export { hlsUrlFor };
 
@@ -25,10 +26,13 @@ const AUDIO_BATCH = 1;          // audio frames per segment
 const START_WAIT = 300;         // ms to wait for a missing track's config after the first media
 const TRACKS = { 1: 'video', 2: 'audio' };
 const HLS_JS_CONFIG = { lowLatencyMode: true };
+const round = (x) => (x === null ? null : Math.round(x));
+const clamp = (x, lo, hi) => Math.min(Math.max(x, lo), hi);
 
 /**
- * Events: 'state'(state), 'stats'({latency, buffer, bitrate, droppedFrames, decodedFrames,
- * state, offset, rate, stalls}), 'error'(WsStreamError), 'muted'(true when autoplay forced mute).
+ * Events: 'state'(state), 'stats'({latency, buffer, bitrate, throughput, droppedFrames,
+ * decodedFrames, state, offset, rate, stalls, stallTime, startupTime}), 'error'(WsStreamError),
+ * 'muted'(true when autoplay forced mute).
  */
 export class WsStreamPlayer extends Emitter {
   /**
@@ -37,7 +41,7 @@ export class WsStreamPlayer extends Emitter {
    * @param {{latency?: number, hls?: {url?: string, enabled?: boolean, force?: boolean, Hls?: Function, config?: object},
    *          reconnect?: {min?: number, max?: number}, statsInterval?: number, reportInterval?: number}} [opts]
    */
-  constructor(video, url, { latency = DEFAULT_LATENCY, hls = {}, reconnect, statsInterval = 1000, reportInterval = 5000 } = {}) {
+  constructor(video, url, { latency = DEFAULT_LATENCY, hls = {}, reconnect, statsInterval = 1000, reportInterval = 1000 } = {}) {
     super();
     this.video = video;
     this.url = url;
@@ -45,7 +49,7 @@ export class WsStreamPlayer extends Emitter {
     this.state = 'connecting';
     this.mode = null;            // 'mse' | 'hls' (native) | 'hls.js'
     this.lastStats = null;
-    this.stalls = 0;
+    this.meter = new PlaybackMeter();   // stalls, stall time, startup time
     this._timers = [];
     this._listeners = [];
     Promise.resolve().then(() => this._start());
@@ -54,9 +58,12 @@ export class WsStreamPlayer extends Emitter {
   /** @returns {number|null} the latency target (ms) */
   get latencyTarget() { return this.opts.latency; }
 
-  _setState(s) {
+  /** @returns {number} times playback went from playing to buffering */
+  get stalls() { return this.meter.stalls; }
+
+  _setState(s, at) {
     if (this.state === s || this.state === 'destroyed') return;
-    if (this.state === 'playing' && s === 'buffering' && ++this.stalls && this.latency) this.latency.stalled = true;
+    if (this.meter.state(this.state, s, at) && this.latency) this.latency.stalled = true;
     this.state = s;
     this.emit('state', s);
   }
@@ -182,18 +189,23 @@ export class WsStreamPlayer extends Emitter {
     this.started = false;
     this.recoveries = [];
     this._unsupported = new Set();
-    this._bytesAt = 0;
+    this._throughput = new RateMeter();
+    this._bitrate = new BitrateMeter();
+    this._frameCb = null;        // requestVideoFrameCallback handle, waiting for the first frame
     this._lastTime = -1;
+    this._lastAt = 0;
+    this._moved = [0, 0];        // [ms, currentTime] of the reading before currentTime last changed
     this._seekAt = 0;
-    this._statsAt = performance.now();
 
     const l = this.loader = new WsLoader(this.url, { reconnect: this.opts.reconnect });
+    this._throughput.sample(0);
     l.on('hello', (m) => { this.discontinuity = true; this._setState(m.online ? 'buffering' : 'offline'); });
     l.on('notice', (m) => this._onNotice(m));
     l.on('config', (m) => this._onConfigMsg(m));
     l.on('media', (m) => this._onMedia(m));
     l.on('close', (c) => {
       this._flush();
+      this.meter.lost();
       this.discontinuity = this.rejoin = true;
       if (c.willReconnect) this._setState('reconnecting');
     });
@@ -279,7 +291,12 @@ export class WsStreamPlayer extends Emitter {
     if (dts === 'back') { this.discontinuity = true; return; }   // timestamps went back: wait for a keyframe
     if (dts === null) return;
     const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
-    if (track === 'video' || !this.configs.video) this.latency.map.add((dts + cts) / 1000, m.ingest);
+    const pts = (dts + cts) / 1000, main = track === 'video' || !this.configs.video;
+    if (main) {
+      this.latency.map.add(pts, m.ingest);
+      this._watchFirstFrame(pts);
+    }
+    this._bitrate.add(pts, r.data.byteLength, main && key);
     const sample = { dts, cts, key, data: r.data };
     if (this.phase !== 'ready') {
       this.queue.push([track, sample]);
@@ -386,6 +403,23 @@ export class WsStreamPlayer extends Emitter {
     this._play();
   }
 
+  // The first sample of a connection: report once a frame from it is presented,
+  // told by requestVideoFrameCallback; without it (or without video) by _tick.
+  _watchFirstFrame(pts) {
+    const meter = this.meter, v = this.video;
+    if (meter.firstPts !== null) return;
+    meter.media(pts);
+    if (!this.configs.video || typeof v.requestVideoFrameCallback !== 'function') return;
+    const watch = () => {
+      this._frameCb = v.requestVideoFrameCallback((t, f) => {
+        this._frameCb = null;
+        if (meter.presented(f.mediaTime, f.presentationTime ?? t)) this._report();
+        else if (meter.waiting) watch();
+      });
+    };
+    if (this._frameCb === null) watch();
+  }
+
   _play() {
     const v = this.video;
     if (this._playing) return;
@@ -402,51 +436,63 @@ export class WsStreamPlayer extends Emitter {
   }
 
   _tick() {
+    this._throughput.sample(this.loader.bytes);
     if (this.phase !== 'ready') return;
     if (!this.started) return this._maybeStart();
     const v = this.video;
-    const t = v.currentTime;
+    const t = v.currentTime, now = performance.now(), rate = v.playbackRate || 1;
     const moving = t !== this._lastTime && !v.paused;
+    // when the picture started again / stopped: from how far currentTime moved since a reading
+    const at = moving ? clamp(now - (t - this._lastTime) * 1000 / rate, this._lastAt, now)
+      : clamp(this._moved[0] + (t - this._moved[1]) * 1000 / rate, this._moved[0], this._lastAt);
+    if (t !== this._lastTime) this._moved = [this._lastAt, this._lastTime];
     this._lastTime = t;
-    const settling = v.seeking || performance.now() - this._seekAt < 1000;   // a seek is no stall
-    if (['buffering', 'playing', 'connecting'].includes(this.state) && (moving || !settling)) this._setState(moving ? 'playing' : 'buffering');
+    this._lastAt = now;
+    if (moving && this._frameCb === null && this.meter.presented(t)) this._report();
+    const settling = v.seeking || now - this._seekAt < 1000;   // a seek is no stall
+    if (['buffering', 'playing', 'connecting'].includes(this.state) && (moving || !settling)) this._setState(moving ? 'playing' : 'buffering', at);
     if (v.paused && this.bufferAhead() > 0) this._play();
     const gap = !moving && !v.seeking ? gapExit(v) : null;   // stuck before a gap: jump it
     if (gap) v.currentTime = Math.max(gap[0] + 0.01, this.latency.livePosition(gap[1]));
     this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered) });
   }
 
-  _stats() {
-    const now = performance.now();
-    const v = this.video;
+  // The stats object, from the meters (no side effects: _stats and _report both use it).
+  _measure() {
+    const v = this.video, meter = this.meter;
     const q = typeof v.getVideoPlaybackQuality === 'function' ? v.getVideoPlaybackQuality() : null;
-    let bitrate = null, latency = null, buffer = null, offset = null;
+    const playing = this.state === 'playing';
+    let latency = null, buffer = null, bitrate = null, throughput = null, offset = null;
     if (this.mode === 'hls' || this.mode === 'hls.js') {
-      const playing = this.state === 'playing';
       latency = !playing ? null : this.mode === 'hls' ? nativeHlsLatency(v, Date.now()) : hlsJsLatency(this.hlsjs);
       buffer = Math.round(this.bufferAhead());
     } else if (this.loader) {
-      bitrate = Math.round((this.loader.bytes - this._bytesAt) * 8000 / Math.max(1, now - this._statsAt));
-      this._bytesAt = this.loader.bytes;
+      throughput = round(this._throughput.bps(this.loader.bytes));
+      bitrate = round(this._bitrate.bps(v.currentTime));
       offset = this.loader.offset;
-      latency = this.state === 'playing' && this.latency.smoothed !== null ? Math.round(this.latency.smoothed) : null;
+      latency = playing && this.latency.smoothed !== null ? Math.round(this.latency.smoothed) : null;
       buffer = Math.round(this.bufferAhead());
     }
-    this._statsAt = now;
-    this.lastStats = {
-      latency, buffer, bitrate,
+    return {
+      latency, buffer, bitrate, throughput,
       droppedFrames: q ? q.droppedVideoFrames : null,
       decodedFrames: q ? q.totalVideoFrames : null,
-      state: this.state, offset, rate: v.playbackRate, stalls: this.stalls,
+      state: this.state, offset, rate: v.playbackRate, stalls: meter.stalls,
+      stallTime: Math.round(meter.stallTime), startupTime: round(meter.startup),
     };
+  }
+
+  _stats() {
+    this.lastStats = this._measure();
     this.emit('stats', this.lastStats);
   }
 
   _report() {
-    const s = this.lastStats;
-    if (!s || !this.loader) return;
-    this.loader.report({ latency: s.latency, buffer: s.buffer, bitrate: s.bitrate, dropped: s.droppedFrames,
-      decoded: s.decodedFrames, stalls: this.stalls, state: s.state });   // nulls are left out
+    if (!this.loader) return;
+    const s = this._measure();
+    this.loader.report({ latency: s.latency, buffer: s.buffer, bitrate: s.bitrate, throughput: s.throughput,
+      dropped: s.droppedFrames, decoded: s.decodedFrames, stalls: s.stalls, stall_ms: s.stallTime,
+      startup_ms: s.startupTime, rate: s.rate, state: s.state });   // nulls are left out
   }
 
   _teardown() {
@@ -454,6 +500,7 @@ export class WsStreamPlayer extends Emitter {
     this._timers = [];
     clearTimeout(this._startTimer);
     clearTimeout(this._retryTimer);
+    if (this._frameCb != null) this.video.cancelVideoFrameCallback?.(this._frameCb);
     this._dropHlsJs();
     for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
     this._listeners = [];

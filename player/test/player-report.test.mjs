@@ -1,0 +1,271 @@
+// WsStreamPlayer on the WebSocket path with a fake WebSocket, MediaSource and
+// video element, fed the small.flv fixture: the report messages it sends (fields,
+// the one right after the first frame, stall time, startup time, bitrate and
+// throughput), and WsLoader.report's ranges.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { WsStreamPlayer } from '../ws-stream-player.js';
+import { WsLoader } from '../loader.js';
+import { demuxVideo, demuxAudio } from '../flv-demux.js';
+import { smallFlvTags } from './flv-file.mjs';
+import { FakeVideo, ranges, tick, sleep, until, collect } from './fakes.mjs';
+
+class FakeWebSocket {
+  static made = [];
+  constructor(url, protocols) {
+    this.url = url;
+    this.protocols = protocols;
+    this.readyState = 0;
+    this.sent = [];
+    FakeWebSocket.made.push(this);
+  }
+  send(s) { this.sent.push(JSON.parse(s)); }
+  close() { this.readyState = 3; }
+  open() { this.readyState = 1; this.onopen(); }
+  text(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
+  binary(bytes) { this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }); }
+  drop() { this.readyState = 3; this.onclose({ code: 1006, reason: '' }); }
+  get reports() { return this.sent.filter((m) => m.type === 'report'); }
+}
+
+class FakeSourceBuffer extends EventTarget {
+  constructor() { super(); this.updating = false; this.buffered = ranges(); this.appends = 0; }
+  appendBuffer() {
+    this.updating = true;
+    setTimeout(() => { this.updating = false; this.appends++; this.dispatchEvent(new Event('updateend')); });
+  }
+  remove() {}
+}
+
+class FakeMediaSource extends EventTarget {
+  static isTypeSupported() { return true; }
+  constructor() {
+    super();
+    this.readyState = 'closed';
+    setTimeout(() => { this.readyState = 'open'; this.dispatchEvent(new Event('sourceopen')); });
+  }
+  addSourceBuffer() { return new FakeSourceBuffer(); }
+  endOfStream() { this.readyState = 'ended'; }
+}
+
+// globals the player needs on the MSE path, put back after each test
+function installFakes(t) {
+  const saved = { self: globalThis.self, WebSocket: globalThis.WebSocket, create: URL.createObjectURL, revoke: URL.revokeObjectURL };
+  globalThis.self = { MediaSource: FakeMediaSource };
+  globalThis.WebSocket = FakeWebSocket;
+  URL.createObjectURL = () => 'blob:fake';
+  URL.revokeObjectURL = () => {};
+  FakeWebSocket.made = [];
+  t.after(() => {
+    globalThis.self = saved.self;
+    globalThis.WebSocket = saved.WebSocket;
+    URL.createObjectURL = saved.create;
+    URL.revokeObjectURL = saved.revoke;
+  });
+}
+
+const tags = smallFlvTags().filter((x) => x.type === 8 || x.type === 9);
+const LAST_DTS = tags.at(-1).timestamp;
+
+/** A protocol v1 binary message of an FLV tag, ingested `ingest` (server ms). */
+function message(tag, ingest) {
+  const track = tag.type === 9 ? 1 : 2;
+  const key = tag.type === 9 && tag.body[0] >> 4 === 1;
+  const config = tag.body[1] === 0;
+  const m = new Uint8Array(14 + tag.body.length);
+  const dv = new DataView(m.buffer);
+  m[0] = track | (key ? 0x10 : 0) | (config ? 0x20 : 0);
+  dv.setUint32(1, tag.timestamp);
+  dv.setUint16(8, Math.floor(ingest / 2 ** 32));
+  dv.setUint32(10, ingest % 2 ** 32);
+  m.set(tag.body, 14);
+  return m;
+}
+
+/** The whole fixture, as if its last frame was ingested just now. */
+function sendFixture(ws) {
+  const base = Date.now() - LAST_DTS;
+  let bytes = 0;
+  for (const tag of tags) {
+    const m = message(tag, base + tag.timestamp);
+    bytes += m.length;
+    ws.binary(m);
+  }
+  return bytes;
+}
+
+// the fixture's frames: pts (s), encoded bytes, keyframe
+const frames = tags.map((tag) => {
+  const r = tag.type === 9 ? demuxVideo(tag.body) : demuxAudio(tag.body);
+  return r.type === 'frame' && { pts: (tag.timestamp + (tag.type === 9 ? r.cts : 0)) / 1000, bytes: r.data.byteLength,
+    key: tag.type === 9 && r.key };
+}).filter(Boolean);
+
+const END = Math.max(...frames.map((f) => f.pts)) + 0.033;   // where the fixture's media ends (s)
+
+/** Encoded bits/s of the fixture from its first keyframe to its last one at or before `playhead` (s). */
+function fixtureBitrate(playhead) {
+  const keys = frames.filter((f) => f.key && f.pts <= playhead).map((f) => f.pts);
+  const from = keys[0], to = keys.at(-1);
+  let bytes = 0;
+  for (const f of frames) if (f.pts >= from && f.pts < to) bytes += f.bytes;
+  return bytes * 8 / (to - from);
+}
+
+// connect, hello, the fixture; the player seeks near the live edge and plays
+async function startPlaying(t, opts) {
+  installFakes(t);
+  const v = new FakeVideo({ frameCallbacks: true });
+  const p = new WsStreamPlayer(v, 'ws://h/ws/live/demo', { latency: 150, ...opts });
+  t.after(() => p.destroy());
+  const seen = collect(p);
+  await tick();
+  assert.equal(p.mode, 'mse');
+  const ws = FakeWebSocket.made[0];
+  assert.deepEqual(ws.protocols, ['wsstream.1']);
+  ws.open();
+  ws.text({ type: 'hello', version: 1, app: 'live', stream: 'demo', online: true, server_time: Date.now() });
+  v.buffered = ranges([[0, END]]);
+  const bytes = sendFixture(ws);
+  await until(() => p.started, 300, 'the player to start at once');
+  assert.equal(v.plays, 1);
+  assert.ok(v.currentTime > 1.7 && v.currentTime <= END - 0.1 + 1e-9, `seeked to ${v.currentTime}`);
+  return { v, p, ws, seen, bytes };
+}
+
+// currentTime advances in real time for `ms` (the control loop sees the picture move)
+async function play(v, ms) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const t0 = Date.now();
+    await sleep(20);
+    v.currentTime += (Date.now() - t0) / 1000;
+  }
+}
+
+test('player: a report right after the first frame is presented, with startup_ms', async (t) => {
+  const t0 = performance.now();
+  const { v, ws } = await startPlaying(t, { reportInterval: 60000 });
+  assert.equal(ws.reports.length, 0, 'no report before a frame is shown');
+  await sleep(30);
+  v.present(v.currentTime, 5);             // shown 5 ms before the callback ran
+  const elapsed = performance.now() - t0;
+  assert.equal(ws.reports.length, 1, 'one report, at once (the interval is a minute)');
+  const r = ws.reports[0];
+  assert.ok(r.startup_ms > 30 && r.startup_ms <= elapsed + 1, `startup_ms ${r.startup_ms}, ${elapsed.toFixed(1)} ms since the start`);
+  assert.equal(r.stalls, 0);
+  assert.equal(r.stall_ms, 0);
+  assert.equal(r.rate, 1);
+  assert.equal(r.decoded, 1);
+  assert.equal(r.dropped, 0);
+  assert.equal(typeof r.buffer, 'number');
+  assert.ok(!('latency' in r), 'not playing yet: no latency');
+  assert.equal(v.frameCbs.size, 0, 'no more frame callbacks once the first frame is seen');
+  v.present(v.currentTime + 0.033);
+  assert.equal(ws.reports.length, 1);
+  for (const k of Object.keys(r)) {
+    assert.ok(['type', 'latency', 'buffer', 'bitrate', 'throughput', 'dropped', 'decoded', 'stalls', 'stall_ms',
+      'startup_ms', 'rate', 'state'].includes(k), `unknown field ${k}`);
+  }
+});
+
+test('player: reports every reportInterval; stall_ms, bitrate, throughput, latency', async (t) => {
+  const { v, p, ws, seen } = await startPlaying(t, { reportInterval: 100, statsInterval: 100 });
+  v.present(v.currentTime);
+  await play(v, 700);
+  assert.equal(p.state, 'playing');
+  const n = ws.reports.length;
+  await play(v, 800);
+  assert.ok(ws.reports.length - n >= 6 && ws.reports.length - n <= 10, `${ws.reports.length - n} reports in 800 ms`);
+  let r = ws.reports.at(-1);
+  assert.equal(r.state, 'playing');
+  assert.equal(typeof r.latency, 'number');
+  assert.equal(r.stall_ms, 0);
+  assert.ok(r.startup_ms > 0);
+  // encoded bitrate: whole GOPs (0.5 s) before the playhead, 2 s of them when there are (the fixture has 2 s)
+  const b = seen.stats.at(-1);
+  const want = fixtureBitrate(v.currentTime);
+  assert.ok(Math.abs(b.bitrate - want) < want * 0.01, `bitrate ${b.bitrate} against ${Math.round(want)}`);
+  assert.ok(Math.abs(r.bitrate - want) < want * 0.01, `report bitrate ${r.bitrate}`);
+  // the fixture came in one burst 1.5 s ago: nothing in the last second
+  assert.equal(r.throughput, 0);
+  assert.equal(b.throughput, 0);
+
+  // a stall: the picture stops for ~600 ms
+  const stop = performance.now();
+  await until(() => p.state === 'buffering', 1000, 'the stall to be seen');
+  await sleep(600 - (performance.now() - stop));
+  await play(v, 400);
+  assert.equal(p.state, 'playing');
+  const stalled = performance.now() - stop;
+  r = ws.reports.at(-1);
+  assert.equal(r.stalls, 1);
+  assert.equal(p.stalls, 1);
+  // seen by the 250 ms control loop, its ends placed from how far currentTime had moved
+  assert.ok(r.stall_ms >= 600 - 60 && r.stall_ms <= 600 + 60, `stall_ms ${r.stall_ms} for a stop of ~600 ms`);
+  assert.equal(seen.stats.at(-1).stallTime, r.stall_ms);
+  assert.deepEqual(seen.errors, []);
+});
+
+test('player: throughput is what the socket received over the last second', async (t) => {
+  const { v, ws, seen, bytes } = await startPlaying(t, { reportInterval: 100, statsInterval: 50 });
+  v.present(v.currentTime);
+  await sleep(300);
+  // the burst of the whole fixture less than a second ago
+  const s = seen.stats.at(-1);
+  assert.ok(s.throughput > 0, `throughput ${s.throughput}`);
+  const r = ws.reports.at(-1);
+  assert.ok(r.throughput >= bytes * 8 / 1.3 && r.throughput <= bytes * 8 / 0.25, `throughput ${r.throughput} for ${bytes} bytes`);
+});
+
+test('player: after a lost connection, startup_ms is measured again from the loss', async (t) => {
+  const { v, p, ws } = await startPlaying(t, { reportInterval: 60000, reconnect: { min: 1, max: 1 } });
+  v.present(v.currentTime);
+  const first = ws.reports[0].startup_ms;
+  await play(v, 400);
+  const lostAt = performance.now();
+  ws.drop();
+  assert.equal(p.state, 'reconnecting');
+  await until(() => FakeWebSocket.made.length === 2, 1000, 'a reconnect');
+  const ws2 = FakeWebSocket.made[1];
+  await sleep(50);
+  ws2.open();
+  ws2.text({ type: 'hello', version: 1, app: 'live', stream: 'demo', online: true, server_time: Date.now() });
+  // the same publisher again: frames already appended are dropped, none new yet
+  sendFixture(ws2);
+  assert.equal(p.meter.firstPts, null, 'no new frame on this connection');
+  assert.equal(p.meter.startup, null);
+  // a publisher restart: new media placed after what is buffered
+  ws2.text({ type: 'online' });
+  sendFixture(ws2);
+  assert.ok(p.meter.firstPts >= 1.9, `new media from ${p.meter.firstPts} s`);
+  await sleep(20);
+  v.present(p.meter.firstPts - 0.1);
+  assert.equal(ws2.reports.length, 0, 'a frame before the new media');
+  v.present(p.meter.firstPts);
+  assert.equal(ws2.reports.length, 1);
+  const r = ws2.reports[0];
+  assert.ok(r.startup_ms >= 70 && r.startup_ms <= performance.now() - lostAt + 1, `startup_ms ${r.startup_ms}`);
+  assert.notEqual(r.startup_ms, first);
+});
+
+test('player: reportInterval defaults to 1000 ms', () => {
+  const p = new WsStreamPlayer(new FakeVideo(), 'ws://h/ws/live/demo');
+  assert.equal(p.opts.reportInterval, 1000);
+  p.destroy();
+});
+
+test('WsLoader.report: the protocol ranges, rounding, no other fields', (t) => {
+  installFakes(t);
+  const l = new WsLoader('ws://h/ws/live/demo');
+  const ws = FakeWebSocket.made[0];
+  assert.equal(l.report({ latency: 1 }), false, 'not open: not sent');
+  ws.open();
+  l.report({ latency: 162.44, buffer: 171, bitrate: 1450123.46, throughput: 2e12, dropped: 0, decoded: 5400,
+    stalls: 1, stall_ms: 480.25, startup_ms: -3, rate: 1.01549, state: 'playing', extra: 5, offset: 3 });
+  l.report({ latency: null, buffer: NaN, bitrate: Infinity, rate: 20, stall_ms: '5', state: 'Playing' });
+  const [a, b] = ws.sent.filter((m) => m.type === 'report');
+  assert.deepEqual(a, { type: 'report', latency: 162.4, buffer: 171, bitrate: 1450123.5, throughput: 1e12, dropped: 0,
+    decoded: 5400, stalls: 1, stall_ms: 480.3, startup_ms: 0, rate: 1.015, state: 'playing' });
+  assert.deepEqual(b, { type: 'report', rate: 16 });
+  l.close();
+});
