@@ -793,7 +793,13 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
     ws_stream_ring_commit(&e->ring, WS_STREAM_REC_MEDIA, kind,
                           h->timestamp, ingest, sync);
 
-    if (info.flags & WS_STREAM_FLAG_CONFIG) {
+    /* MP3 has no sequence header: each frame tells */
+
+    if ((info.flags & WS_STREAM_FLAG_CONFIG)
+        || (info.track == WS_STREAM_TRACK_AUDIO
+            && info.codec == WS_STREAM_CODEC_MP3
+            && e->stats.pub.acodec[0] == '\0'))
+    {
         ngx_ws_stream_stats_config(e, info.track, info.codec_string,
                                    info.width, info.height,
                                    info.sample_rate, info.channels);

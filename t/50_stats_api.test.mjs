@@ -144,6 +144,20 @@ describe('50 stats API: figures and requests', () => {
     await Promise.all(viewers.map((v) => v.close()));
   });
 
+  it('MP3 audio (no sequence header) is described from its frames', async () => {
+    const mp3 = streamName('mp3');
+    startPublisher({ port: env.rtmpPort, name: mp3, extra: ['-c:a', 'libmp3lame', '-ar', '44100'] });
+    const { viewer } = await connectOnline(env.http('live', mp3));
+    await viewer.close();
+    const s = await waitUntil(async () => {
+      const st = await streamStats(env, mp3);
+      return st && st.audio && st.audio.codec && st;
+    }, { what: 'MP3 audio figures' });
+    assert.equal(s.audio.codec, 'mp4a.6b');
+    assert.equal(s.audio.format, 'MP3');
+    assert.equal(s.audio.sample_rate_hz, 44100);
+  });
+
   it('client reports: each viewer\'s newest, and min/avg/max over the viewers now', async () => {
     const viewers = await connectMany(env, name, 4);
     const latencies = [120, 240, 360];
