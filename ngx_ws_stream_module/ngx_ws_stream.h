@@ -188,6 +188,8 @@ typedef struct {
     ngx_msec_t               send_timeout;
     ngx_flag_t               stats;
     ngx_array_t             *trusted;       /* ngx_cidr_t */
+    ngx_msec_t               max_lag;       /* 0: only the ring bounds it */
+    size_t                   send_lowat;    /* TCP_NOTSENT_LOWAT, 0: off */
 } ngx_ws_stream_loc_conf_t;
 
 

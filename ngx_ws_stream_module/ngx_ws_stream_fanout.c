@@ -17,7 +17,9 @@
 
 
 static ngx_int_t ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v);
-static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v);
+static ngx_uint_t ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v,
+    ws_stream_rec_t *rec);
+static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why);
 
 
 void
@@ -199,7 +201,12 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
                 break;
             }
 
-            ngx_ws_stream_skip(v);
+            ngx_ws_stream_skip(v, "overrun");
+            return NGX_OK;
+        }
+
+        if (nrec == 0 && ngx_ws_stream_too_late(v, &rec)) {
+            ngx_ws_stream_skip(v, "behind");
             return NGX_OK;
         }
 
@@ -363,10 +370,38 @@ torn:
 }
 
 
+/*
+ * The viewer's next record is older than ws_stream_max_lag behind the
+ * newest, and a newer keyframe is there to jump to: one compare for a
+ * viewer that keeps up.
+ */
+
+static ngx_uint_t
+ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v, ws_stream_rec_t *rec)
+{
+    uint64_t                newest;
+    ws_stream_cursor_t      key;
+    ngx_ws_stream_entry_t  *e;
+
+    if (v->conf->max_lag == 0 || rec->type != WS_STREAM_REC_MEDIA) {
+        return 0;
+    }
+
+    e = &v->zone->sh->streams[v->stream];
+    newest = e->stats.pub.last_ingest;
+
+    if (newest <= rec->ingest + v->conf->max_lag) {
+        return 0;
+    }
+
+    return ws_stream_ring_start(&e->ring, &key) && key.pos > v->cur.pos;
+}
+
+
 /* fell behind: jump to the newest keyframe and say so */
 
 static void
-ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
+ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why)
 {
     int                      sync;
     u_char                   buf[160], *p;
@@ -399,12 +434,14 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v)
     (void) ngx_atomic_fetch_add(&e->skips, 1);
 
     ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
-                  "ws_stream: slow viewer of \"%*s/%*s\" skipped %uL bytes",
-                  e->app_len, e->app, e->name_len, e->name, bytes);
+                  "ws_stream: slow viewer of \"%*s/%*s\" skipped %uL bytes "
+                  "(%s)", e->app_len, e->app, e->name_len, e->name, bytes,
+                  why);
 
     p = ngx_snprintf(buf, sizeof(buf),
                      "{\"type\":\"skipped\",\"frames\":%uL,\"bytes\":%uL,"
-                     "\"count\":%ui}", frames, bytes, v->skips);
+                     "\"count\":%ui,\"reason\":\"%s\"}", frames, bytes,
+                     v->skips, why);
 
     (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, buf, p - buf, 0);
 }

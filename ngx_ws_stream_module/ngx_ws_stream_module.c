@@ -79,6 +79,20 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       offsetof(ngx_ws_stream_loc_conf_t, stats),
       NULL },
 
+    { ngx_string("ws_stream_max_lag"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, max_lag),
+      NULL },
+
+    { ngx_string("ws_stream_send_lowat"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, send_lowat),
+      NULL },
+
     { ngx_string("ws_stream_trusted_proxy"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_ws_stream_trusted_proxy,
@@ -186,6 +200,8 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
      */
 
     wlcf->stats = NGX_CONF_UNSET;
+    wlcf->max_lag = NGX_CONF_UNSET_MSEC;
+    wlcf->send_lowat = NGX_CONF_UNSET_SIZE;
     wlcf->trusted = NGX_CONF_UNSET_PTR;
 
     wlcf->enable = NGX_CONF_UNSET;
@@ -210,6 +226,8 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 10000);
     ngx_conf_merge_value(conf->stats, prev->stats, 1);
     ngx_conf_merge_ptr_value(conf->trusted, prev->trusted, NULL);
+    ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 2000);
+    ngx_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 65536);
 
     if (!conf->enable || conf->zone) {
         return NGX_CONF_OK;

@@ -29,6 +29,7 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_ws_stream_loc_conf_t *wlcf, ngx_str_t *app, ngx_str_t *name,
     ngx_str_t *accept, ngx_uint_t offered)
 {
+    int                        lowat;
     ngx_str_t                  proto;
     ngx_int_t                  stream;
     ngx_connection_t          *c;
@@ -106,6 +107,21 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
 
     if (ngx_http_send_header(r) == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    /* what the kernel queues unsent stays small, so that a slow viewer's
+     * backlog is in the ring, where its age is known (ws_stream_max_lag) */
+
+    if (wlcf->send_lowat) {
+        lowat = (int) wlcf->send_lowat;
+
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+                       sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_INFO, c->log, ngx_socket_errno,
+                          "ws_stream: setsockopt(TCP_NOTSENT_LOWAT) failed");
+        }
     }
 
     /* the connection is ours from now on */

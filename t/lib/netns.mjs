@@ -1,0 +1,48 @@
+// A network namespace joined to this host by a veth pair, for viewers
+// behind a slow link: the host side's egress (server -> viewer) gets a tc
+// token bucket. Made and removed by the test (root only).
+import { spawnSync, spawn } from 'node:child_process';
+
+function sh(args, { ns = null, check = true } = {}) {
+  const argv = ns ? ['netns', 'exec', ns, ...args] : args;
+  const cmd = ns ? 'ip' : args[0];
+  const r = spawnSync(cmd, ns ? argv : args.slice(1), { encoding: 'utf8', timeout: 10000 });
+  if (check && r.status !== 0) throw new Error(`${[cmd, ...(ns ? argv : args.slice(1))].join(' ')}: ${r.stderr || r.error}`);
+  return r;
+}
+
+let n = 0;
+
+export function makeNetns(tag = 'n') {
+  if (process.getuid && process.getuid() !== 0) throw new Error('network namespaces need root');
+  const id = `${tag}${process.pid % 100000}x${++n}`;
+  const ns = `wst-${id}`, host = `wh${id}`.slice(0, 15), peer = `wp${id}`.slice(0, 15);
+  const net = 10 + ((process.pid + n) % 200);
+  const hostIp = `10.251.${net}.1`, nsIp = `10.251.${net}.2`;
+  sh(['ip', 'netns', 'add', ns]);
+  const env = {
+    ns, host, hostIp, nsIp,
+    limit(rate, { burst = '16kb', latency = '200ms' } = {}) {
+      sh(['tc', 'qdisc', 'replace', 'dev', host, 'root', 'tbf', 'rate', rate, 'burst', burst, 'latency', latency]);
+    },
+    unlimit() { sh(['tc', 'qdisc', 'del', 'dev', host, 'root'], { check: false }); },
+    spawn(cmd, args, opts = {}) { return spawn('ip', ['netns', 'exec', ns, cmd, ...args], opts); },
+    remove() {
+      sh(['ip', 'link', 'del', host], { check: false });
+      sh(['ip', 'netns', 'del', ns], { check: false });
+    },
+  };
+  try {
+    sh(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
+    sh(['ip', 'link', 'set', peer, 'netns', ns]);
+    sh(['ip', 'addr', 'add', `${hostIp}/24`, 'dev', host]);
+    sh(['ip', 'link', 'set', host, 'up']);
+    sh(['ip', 'addr', 'add', `${nsIp}/24`, 'dev', peer], { ns });
+    sh(['ip', 'link', 'set', peer, 'up'], { ns });
+    sh(['ip', 'link', 'set', 'lo', 'up'], { ns });
+  } catch (e) {
+    env.remove();
+    throw e;
+  }
+  return env;
+}
