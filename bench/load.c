@@ -5,12 +5,17 @@
  *   ws-stream-load --mode ws|flv|rtmp|hls --url URL -n VIEWERS
  *       [--duration S (20)] [--warmup S (3)] [--rate CONNECTS_PER_S (1000)]
  *       [--pids PID,PID,...] [--threads T (1)] [--json] [--label TEXT]
+ *       [--report-interval MS (0: none)] [--user-agent TEXT]
  *
  *   ws    ws://HOST:PORT/PATH      ngx_ws_stream protocol v1 (wsstream.1)
  *   flv   ws://HOST:PORT/APP/NAME.flv  FLV over WebSocket (node-media-server)
  *   rtmp  rtmp://HOST:PORT/APP/NAME    RTMP play
  *   hls   http://HOST:PORT/PREFIX/APP/NAME/media.m3u8  LL-HLS of
  *         ngx_ws_stream (load_hls.c)
+ *
+ * --report-interval (ws): every viewer sends a `report` message that often
+ * (docs/protocol.md), as the player does once a second.  --user-agent (ws,
+ * flv): the User-Agent header of the upgrade request.
  *
  * Timeline: connections are opened at --rate (at most 30 s of connecting);
  * once every viewer is connected or failed, --warmup seconds pass, then
@@ -79,6 +84,8 @@ static struct {
     int             threads;
     int             json;
     const char     *label;
+    double          report_ms;
+    const char     *user_agent;
     load_pid_t      pids[MAX_PIDS];
     int             npids;
 } opt;
@@ -358,8 +365,12 @@ check_timeouts(load_thread_t *t, int cutoff)
                       "not started within the connect time limit");
             continue;
         }
-        if (c->state == CS_OPEN && load_target.mode == LOAD_MODE_HLS) {
-            load_hls_tick(t, c, now);
+        if (c->state == CS_OPEN) {
+            if (load_target.mode == LOAD_MODE_HLS) {
+                load_hls_tick(t, c, now);
+            } else {
+                load_ws_tick(t, c, now);     /* client reports */
+            }
             continue;
         }
         if (c->state != CS_CONNECTING && c->state != CS_HANDSHAKE) {
@@ -379,10 +390,12 @@ thread_main(void *arg)
 {
     load_thread_t       *t = arg;
     struct epoll_event   evs[512];
-    uint64_t             now, due, last_check;
+    uint64_t             now, due, last_check, tick;
     int                  phase, timeout, n, i, burst, cut;
 
     last_check = load_mono_us();
+    /* timeouts and LL-HLS retries: 250 ms; client reports: 50 ms */
+    tick = load_target.report_us != 0 ? 50000 : 250000;
     cut = 0;
 
     for ( ;; ) {
@@ -409,7 +422,7 @@ thread_main(void *arg)
         if (phase >= LOAD_PHASE_CUTOFF && !cut) {
             cut = 1;
             check_timeouts(t, 1);
-        } else if (now - last_check > 250000) {
+        } else if (now - last_check > tick) {
             last_check = now;
             check_timeouts(t, 0);
         }
@@ -453,6 +466,7 @@ usage(const char *msg)
         " [--rate CONNECTS_PER_S (1000)]\n"
         "         [--pids PID,PID,...] [--threads T (1)] [--json]"
         " [--label TEXT]\n"
+        "         [--report-interval MS (0: none)] [--user-agent TEXT]\n"
         "  ws    ws://HOST:PORT/ws/APP/NAME     (ngx_ws_stream, wsstream.1)\n"
         "  flv   ws://HOST:PORT/APP/NAME.flv    (FLV over WebSocket)\n"
         "  rtmp  rtmp://HOST:PORT/APP/NAME      (RTMP play)\n"
@@ -643,6 +657,13 @@ parse_args(int argc, char **argv)
             opt.label = v;
         } else if (strcmp(a, "--pids") == 0) {
             parse_pids(v);
+        } else if (strcmp(a, "--report-interval") == 0) {
+            opt.report_ms = num_arg(a, v, 0, 3600000);
+        } else if (strcmp(a, "--user-agent") == 0) {
+            if (strlen(v) > 512 || strpbrk(v, "\r\n") != NULL) {
+                usage("--user-agent: at most 512 bytes, one line");
+            }
+            opt.user_agent = v;
         } else {
             fprintf(stderr, "ws-stream-load: unknown option %s\n", a);
             usage(NULL);
@@ -654,8 +675,13 @@ parse_args(int argc, char **argv)
     if (opt.threads > opt.viewers) {
         opt.threads = (int) opt.viewers;
     }
+    if (opt.report_ms > 0 && opt.mode != LOAD_MODE_WS) {
+        usage("--report-interval needs --mode ws");
+    }
     load_target.mode = opt.mode;
     load_target.url = opt.url;
+    load_target.user_agent = opt.user_agent;
+    load_target.report_us = (uint64_t) (opt.report_ms * 1000);
     parse_url();
 }
 

@@ -125,6 +125,8 @@ typedef struct {
 
     uint64_t        t_connect_us; /* monotonic, connect() called */
     int64_t         first_key_us; /* connect() to first keyframe, -1 */
+    uint64_t        report_due_us;  /* ws: monotonic, next `report` */
+    uint32_t        delay_ms;     /* ws: ingest delay of the newest message */
 
     /* in-window counters of this viewer */
     uint64_t        bytes;
@@ -149,6 +151,8 @@ typedef struct {
     uint64_t        offline;      /* ws `offline` notices (whole run) */
     uint64_t        online;
     uint64_t        pongs_dropped;
+    uint64_t        reports;      /* ws `report` messages sent, window */
+    uint64_t        reports_dropped;  /* no room in the output buffer */
     load_hist_t     sei_us;
     load_hist_t     ingest_ms;
 
@@ -191,6 +195,8 @@ typedef struct {
     char            tcurl[1024];  /* rtmp */
     char            app[512];
     char            stream[512];
+    const char     *user_agent;   /* ws, flv: User-Agent header, or NULL */
+    uint64_t        report_us;    /* ws: `report` interval, 0 = none */
 } load_target_t;
 
 extern load_target_t  load_target;
@@ -266,6 +272,9 @@ int load_ws_start(load_thread_t *t, load_conn_t *c);      /* after connect */
 int load_ws_read(load_thread_t *t, load_conn_t *c, const uint8_t *p,
     size_t n);
 int load_ws_write(load_thread_t *t, load_conn_t *c);
+/* every 50 ms (--report-interval; else 250 ms) for an open connection:
+   client reports */
+void load_ws_tick(load_thread_t *t, load_conn_t *c, uint64_t now_mono);
 void load_ws_free(load_conn_t *c);
 
 int load_rtmp_start(load_thread_t *t, load_conn_t *c);

@@ -61,6 +61,10 @@
  *   skipped_bytes      sum of their `bytes`
  *   offline_notices    ws `offline` notices (whole run)
  *   online_notices     ws `online` notices (whole run)
+ *   reports            ws `report` messages sent (--report-interval), window
+ *   reports_per_s      reports / window_s
+ *   reports_dropped    reports not sent for want of room in a viewer's
+ *                      output buffer (whole run)
  *   load_cpu_ms        CPU (user + system) of this process in the window
  *   load_cpu_ms_per_viewer_s  load_cpu_ms / (connected * window_s)
  *   server_pids        array of {pid, cpu_ms, rss_kb, ok}: per --pids PID,
@@ -398,6 +402,8 @@ sum_up(const load_run_t *r, load_sum_t *s)
         s->tot.skipped_bytes += ts->skipped_bytes;
         s->tot.offline += ts->offline;
         s->tot.online += ts->online;
+        s->tot.reports += ts->reports;
+        s->tot.reports_dropped += ts->reports_dropped;
         hist_merge(&s->tot.sei_us, &ts->sei_us);
         hist_merge(&s->tot.ingest_ms, &ts->ingest_ms);
         for (e = 0; e < LOAD_HLS_REQ_N; e++) {
@@ -573,7 +579,8 @@ report_human(const load_run_t *r, const load_sum_t *s)
         fprintf(stderr,
             "  ingest delay ms: p50 %llu p95 %llu p99 %llu max %llu\n"
             "  skipped notices %llu (frames %llu, bytes %llu),"
-            " offline %llu, online %llu\n",
+            " offline %llu, online %llu\n"
+            "  reports sent %llu in the window, %llu dropped\n",
             (unsigned long long) hist_pct(&s->tot.ingest_ms, 0.5),
             (unsigned long long) hist_pct(&s->tot.ingest_ms, 0.95),
             (unsigned long long) hist_pct(&s->tot.ingest_ms, 0.99),
@@ -582,7 +589,9 @@ report_human(const load_run_t *r, const load_sum_t *s)
             (unsigned long long) s->tot.skipped_frames,
             (unsigned long long) s->tot.skipped_bytes,
             (unsigned long long) s->tot.offline,
-            (unsigned long long) s->tot.online);
+            (unsigned long long) s->tot.online,
+            (unsigned long long) s->tot.reports,
+            (unsigned long long) s->tot.reports_dropped);
     }
     if (r->mode == LOAD_MODE_HLS) {
         report_hls_human(s);
@@ -750,14 +759,19 @@ report_json(FILE *f, const load_run_t *r, const load_sum_t *s)
     fprintf(f, ",\"frames_lost\":%llu,\"frames_lost_max_viewer\":%llu"
             ",\"viewers_with_loss\":%llu,\"skips\":%llu"
             ",\"skipped_frames\":%llu,\"skipped_bytes\":%llu"
-            ",\"offline_notices\":%llu,\"online_notices\":%llu",
+            ",\"offline_notices\":%llu,\"online_notices\":%llu"
+            ",\"reports\":%llu,\"reports_per_s\":%.1f"
+            ",\"reports_dropped\":%llu",
             (unsigned long long) s->lost, (unsigned long long) s->lost_max,
             (unsigned long long) s->with_loss,
             (unsigned long long) s->tot.skips,
             (unsigned long long) s->tot.skipped_frames,
             (unsigned long long) s->tot.skipped_bytes,
             (unsigned long long) s->tot.offline,
-            (unsigned long long) s->tot.online);
+            (unsigned long long) s->tot.online,
+            (unsigned long long) s->tot.reports,
+            s->win_s > 0 ? (double) s->tot.reports / s->win_s : 0,
+            (unsigned long long) s->tot.reports_dropped);
     fprintf(f, ",\"load_cpu_ms\":%.1f,\"load_cpu_ms_per_viewer_s\":%.5f",
             (double) (r->cpu1 - r->cpu0) / 1000,
             s->per > 0 ? (double) (r->cpu1 - r->cpu0) / 1000 / s->per : 0);

@@ -10,7 +10,8 @@
  *
  * Only the first LOAD_HEAD bytes of each message (ws) or tag body (flv) are
  * kept; the rest is counted and dropped.  Server pings are answered with
- * masked pongs.
+ * masked pongs.  With --report-interval (ws) every viewer sends a `report`
+ * text message as often, as the player does once a second.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,7 +209,8 @@ rng(void)
 static size_t
 out_cap(void)
 {
-    return LOAD_OUT + strlen(load_target.path) + strlen(load_target.host);
+    return LOAD_OUT + strlen(load_target.path) + strlen(load_target.host)
+           + (load_target.user_agent ? strlen(load_target.user_agent) : 0);
 }
 
 
@@ -269,11 +271,14 @@ load_ws_start(load_thread_t *t, load_conn_t *c)
                  "Connection: Upgrade\r\n"
                  "Sec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\n"
-                 "%s"
+                 "%s%s%s%s"
                  "\r\n",
                  load_target.path, load_target.host, key64,
                  load_target.mode == LOAD_MODE_WS
-                 ? "Sec-WebSocket-Protocol: wsstream.1\r\n" : "");
+                 ? "Sec-WebSocket-Protocol: wsstream.1\r\n" : "",
+                 load_target.user_agent ? "User-Agent: " : "",
+                 load_target.user_agent ? load_target.user_agent : "",
+                 load_target.user_agent ? "\r\n" : "");
     if (n < 0 || (size_t) n >= cap) {
         load_fail(t, c, LOAD_ERR_CONNECT, "request too long");
         return -1;
@@ -294,27 +299,90 @@ load_ws_free(load_conn_t *c)
 }
 
 
-static void
-queue_pong(load_thread_t *t, load_conn_t *c)
+/* a masked frame into c's output; -1 if there is no room for it */
+static int
+queue_frame(load_thread_t *t, load_conn_t *c, unsigned opcode,
+    const uint8_t *payload, size_t len)
 {
     uint8_t  *o;
     uint32_t  m;
-    size_t    i;
+    size_t    i, hlen;
 
-    if (out_cap() - c->out_len < (size_t) c->ctrl_len + 6) {
-        t->st.pongs_dropped++;
-        return;
+    hlen = len < 126 ? 6 : 8;
+    if (len > 0xffff || out_cap() - c->out_len < hlen + len) {
+        return -1;
     }
     o = c->out + c->out_len;
-    m = (uint32_t) rng();
-    o[0] = 0x8a;                        /* FIN, pong */
-    o[1] = (uint8_t) (0x80 | c->ctrl_len);
-    memcpy(o + 2, &m, 4);
-    for (i = 0; i < c->ctrl_len; i++) {
-        o[6 + i] = c->ctrl[i] ^ o[2 + (i & 3)];
+    o[0] = (uint8_t) (0x80 | opcode);   /* FIN */
+    if (len < 126) {
+        o[1] = (uint8_t) (0x80 | len);
+    } else {
+        o[1] = 0x80 | 126;
+        o[2] = (uint8_t) (len >> 8);
+        o[3] = (uint8_t) len;
     }
-    c->out_len = (uint16_t) (c->out_len + 6 + c->ctrl_len);
+    m = (uint32_t) rng();
+    memcpy(o + hlen - 4, &m, 4);
+    for (i = 0; i < len; i++) {
+        o[hlen + i] = payload[i] ^ o[hlen - 4 + (i & 3)];
+    }
+    c->out_len = (uint16_t) (c->out_len + hlen + len);
     (void) load_ws_write(t, c);
+    return 0;
+}
+
+
+static void
+queue_pong(load_thread_t *t, load_conn_t *c)
+{
+    if (queue_frame(t, c, 0xa, c->ctrl, c->ctrl_len) != 0) {
+        t->st.pongs_dropped++;
+    }
+}
+
+
+/*
+ * A `report` as the player sends it (docs/protocol.md), every field
+ * present: latency is this viewer's ingest delay of its newest message
+ * plus the 150 ms a player buffers, decoded the video frames it received
+ * in the window, startup_ms its time to the first keyframe, the rest the
+ * plausible constants of a player playing at the live edge.
+ */
+void
+load_ws_tick(load_thread_t *t, load_conn_t *c, uint64_t now_mono)
+{
+    char  buf[256];
+    int   n;
+
+    if (load_target.mode != LOAD_MODE_WS || load_target.report_us == 0
+        || now_mono < c->report_due_us)
+    {
+        return;
+    }
+    c->report_due_us += load_target.report_us;
+    if (c->report_due_us <= now_mono) {         /* a late tick: no burst */
+        c->report_due_us = now_mono + load_target.report_us;
+    }
+
+    n = snprintf(buf, sizeof(buf),
+                 "{\"type\":\"report\",\"latency\":%.1f,\"buffer\":150,"
+                 "\"bitrate\":2150000,\"throughput\":2160000,"
+                 "\"dropped\":0,\"decoded\":%llu,\"stalls\":0,"
+                 "\"stall_ms\":0,\"startup_ms\":%.1f,\"rate\":1,"
+                 "\"state\":\"playing\"}",
+                 (double) c->delay_ms + 150.0,
+                 (unsigned long long) c->vframes,
+                 c->first_key_us >= 0 ? (double) c->first_key_us / 1000
+                                      : 0.0);
+    if (n < 0 || (size_t) n >= sizeof(buf)
+        || queue_frame(t, c, 0x1, (const uint8_t *) buf, (size_t) n) != 0)
+    {
+        t->st.reports_dropped++;
+        return;
+    }
+    if (t->measuring) {
+        t->st.reports++;
+    }
 }
 
 
@@ -418,6 +486,7 @@ handshake_feed(load_thread_t *t, load_conn_t *c, const uint8_t *p, size_t n)
     c->hs_len = 0;
     c->ws_hdr_need = 2;
     c->ws_hdr_len = 0;
+    c->report_due_us = t->now_mono_us + load_target.report_us;
     load_connected(t, c);
     if (n > take) {
         if (t->measuring) {
@@ -498,12 +567,14 @@ media_message(load_thread_t *t, load_conn_t *c)
         load_fail(t, c, LOAD_ERR_PROTOCOL, "bad media kind 0x%02x", h[0]);
         return -1;
     }
-    if (t->measuring && (h[0] & WS_STREAM_FLAG_CONFIG) == 0) {
+    if ((h[0] & WS_STREAM_FLAG_CONFIG) == 0) {
         ingest = (uint64_t) ws_stream_rb16(h + 8) << 32
                  | ws_stream_rb32(h + 10);
         now_ms = t->now_us / 1000;
-        load_hist_add(&t->st.ingest_ms, now_ms > ingest ? now_ms - ingest
-                                                        : 0);
+        c->delay_ms = now_ms > ingest ? (uint32_t) (now_ms - ingest) : 0;
+        if (t->measuring) {
+            load_hist_add(&t->st.ingest_ms, c->delay_ms);
+        }
     }
     load_media(t, c, types[track], h + WS_STREAM_MEDIA_HDR,
                c->head_len - WS_STREAM_MEDIA_HDR,
