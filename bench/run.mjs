@@ -11,6 +11,16 @@
 //        [--no-hls] [--no-g2g]
 //        [--hls-seconds 60] [--g2g-seconds 60] [--g2g-size 720p]
 //        [--threads 2] [--rate 1000] [--out DIR] [--update-docs]
+//        [--no-stats] [--stats-viewers 1000] [--stats-pairs 4]
+//        [--stats-workers 2] [--stats-size 720p] [--stats-seconds (--seconds)]
+//        [--stats-scrape-viewers 1000,5000] [--stats-scrape-hz 10]
+//        [--only runs,hls,g2g,stats]
+//
+// The stats section (lib/statsbench.mjs): fan-out cost with ws_stream_stats
+// on and off in alternating pairs of runs, and the time of GET /metrics and
+// of the API with that many viewers connected. --only runs just the named
+// sections (with --update-docs it is refused: the docs' results section is
+// rewritten whole).
 //
 // ours-hls (LL-HLS clients of the load client, --mode hls) runs only in the
 // scenarios whose viewer count is in --hls-viewers.
@@ -20,9 +30,11 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  REPO, BENCH_BUILD, LOAD, NGINX, startNginx, startNms, startPublisher, stopAll,
+  REPO, BENCH_BUILD, NGINX, startNginx, startNms, startPublisher, stopAll,
   sleep, zoneResidentKb, parseSize,
 } from './lib/servers.mjs';
+import { runLoad, waitPlayable, badLog } from './lib/loadclient.mjs';
+import { statsSection } from './lib/statsbench.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
 import { renderMarkdown, renderMachine } from './lib/report.mjs';
 
@@ -35,6 +47,8 @@ const arg = (n, d) => {
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 const QUICK = flag('quick');
+const only = arg('only') ? list(arg('only')) : null;
+const section = (name) => !only || only.includes(name);
 const opts = {
   seconds: Number(arg('seconds', QUICK ? 3 : 15)),
   warmup: Number(arg('warmup', QUICK ? 1 : 3)),
@@ -42,8 +56,18 @@ const opts = {
   sizes: list(arg('sizes', QUICK ? '360p' : '720p,360p')),
   systems: list(arg('systems', 'ours-1w,ours-2w,nms,rtmp,ours-hls')),
   hlsViewers: list(arg('hls-viewers', QUICK ? '20' : '1000')).map(Number),
-  hls: !flag('no-hls'),
-  g2g: !flag('no-g2g') && !QUICK,
+  runs: section('runs'),
+  hls: !flag('no-hls') && section('hls'),
+  g2g: !flag('no-g2g') && !QUICK && section('g2g'),
+  stats: !flag('no-stats') && section('stats'),
+  statsViewers: Number(arg('stats-viewers', QUICK ? 20 : 1000)),
+  statsPairs: Number(arg('stats-pairs', QUICK ? 1 : 4)),
+  statsWorkers: Number(arg('stats-workers', 2)),
+  statsSize: arg('stats-size', QUICK ? '360p' : '720p'),
+  statsSeconds: Number(arg('stats-seconds', arg('seconds', QUICK ? 2 : 15))),
+  statsScrapeViewers: list(arg('stats-scrape-viewers', QUICK ? '20' : '1000,5000'))
+    .map(Number),
+  statsScrapeHz: Number(arg('stats-scrape-hz', 10)),
   hlsSeconds: Number(arg('hls-seconds', QUICK ? 8 : 60)),
   g2gSeconds: Number(arg('g2g-seconds', 60)),
   g2gSize: arg('g2g-size', '720p'),
@@ -67,6 +91,11 @@ const SYSTEMS = {
 };
 for (const s of opts.systems)
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
+for (const s of only ?? [])
+  if (!['runs', 'hls', 'g2g', 'stats'].includes(s))
+    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats`);
+if (only && opts.updateDocs)
+  throw new Error('--update-docs rewrites every result in docs/performance.md: not with --only');
 
 const fixture = (size) => {
   const f = path.join(BENCH_BUILD, `fixture-${size}.flv`);
@@ -81,56 +110,10 @@ function viewUrl(sys, srv) {
   return srv.rtmpUrl('bench');
 }
 
-// One load-client run; resolves with its JSON report.
-function load(sys, url, n, { seconds, warmup, pids = [] }) {
-  const args = ['--mode', sys.mode, '--url', url, '-n', String(n),
-    '--duration', String(seconds), '--warmup', String(warmup),
-    '--rate', String(opts.rate), '--threads', String(opts.threads), '--json'];
-  if (pids.length) args.push('--pids', pids.join(','));
-  return new Promise((resolve, reject) => {
-    const child = spawn(LOAD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err = (err + d).slice(-8000); });
-    const limit = (seconds + warmup + n / opts.rate + 90) * 1000;
-    const t = setTimeout(() => child.kill('SIGKILL'), limit);
-    child.once('exit', (code, sig) => {
-      clearTimeout(t);
-      const line = out.trim().split('\n').pop();
-      try {
-        const r = JSON.parse(line);
-        r.exit = code;
-        r.client_log = err.trim().split('\n').slice(-12).join('\n');
-        resolve(r);
-      } catch {
-        reject(new Error(`load client exited ${code ?? sig} without a report:\n${err}`));
-      }
-    });
-  });
-}
-
-// Wait until one viewer gets stamped video (the publisher is through).
-async function waitPlayable(sys, url) {
-  let last;
-  for (let i = 0; i < 10; i++) {
-    try {
-      last = await load(sys, url, 1, { seconds: 1, warmup: 0 });
-      if (last.stamped_frames > 0) return;
-    } catch (e) { last = e.message; }
-    await sleep(500);
-  }
-  throw new Error(`stream did not become playable at ${url}: ${JSON.stringify(last).slice(0, 600)}`);
-}
-
-// [alert]/[crit]/[emerg] lines and sanitizer reports of an nginx
-function badLog(srv) {
-  if (srv.kind !== 'nginx') return [];
-  const lines = srv.errorLog().split('\n')
-    .filter((l) => /\[(alert|crit|emerg)\]/.test(l));
-  const san = srv.sanitizerReports();
-  if (san) lines.push(...san.split('\n').filter(Boolean).slice(0, 20));
-  return lines;
-}
+// One load-client run of a system; resolves with its JSON report.
+const load = (sys, url, n, { seconds, warmup, pids = [] }) => runLoad({
+  mode: sys.mode, url, n, seconds, warmup, pids, rate: opts.rate,
+  threads: opts.threads });
 
 async function scenario(key, size, n) {
   const sys = SYSTEMS[key];
@@ -139,7 +122,7 @@ async function scenario(key, size, n) {
   try {
     pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
     const url = viewUrl(sys, srv);
-    await waitPlayable(sys, url);
+    await waitPlayable(sys.mode, url);
     const r = await load(sys, url, n, { seconds: opts.seconds,
       warmup: opts.warmup, pids: srv.pids() });
     r.system = key;
@@ -223,8 +206,8 @@ async function g2gRun(size) {
   try {
     pubs.push(await startPublisher(fixture(size), ours.rtmpUrl('bench')));
     pubs.push(await startPublisher(fixture(size), nms.rtmpUrl('bench')));
-    await waitPlayable(SYSTEMS['ours-1w'], ours.wsUrl('bench'));
-    await waitPlayable(SYSTEMS.nms, nms.flvUrl('bench'));
+    await waitPlayable('ws', ours.wsUrl('bench'));
+    await waitPlayable('flv', nms.flvUrl('bench'));
     await sleep(3000);              // a few HLS segments
     const args = [path.join(REPO, 'bench', 'g2g.mjs'),
       '--ours', ours.wsUrl('bench'), '--flv', nms.flvUrl('bench'),
@@ -259,9 +242,9 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
-    g2g: null };
+    g2g: null, stats: null };
   console.log(renderMachine(results.machine, opts));
-  for (const size of opts.sizes) {
+  for (const size of opts.runs ? opts.sizes : []) {
     for (const n of opts.viewers) {
       const rows = [];
       for (const key of opts.systems) {
@@ -300,6 +283,16 @@ async function main() {
       results.g2g = { failed_run: e.message };
     }
     console.log(renderMarkdown(results, { only: 'g2g' }));
+  }
+  if (opts.stats) {
+    results.stats = await statsSection({ size: opts.statsSize,
+      fixture: fixture(opts.statsSize), viewers: opts.statsViewers,
+      scrapeViewers: opts.statsScrapeViewers, workers: opts.statsWorkers,
+      pairs: opts.statsPairs, seconds: opts.statsSeconds, warmup: opts.warmup,
+      rate: opts.rate, threads: opts.threads, reportMs: 1000,
+      scrapeHz: opts.statsScrapeHz,
+      log: (m) => process.stderr.write(`${m}\n`) });
+    console.log(renderMarkdown(results, { only: 'stats' }));
   }
   await fsp.mkdir(opts.out, { recursive: true });
   await fsp.writeFile(path.join(opts.out, 'results.json'),

@@ -2,7 +2,8 @@
 // the load client in all four modes (our protocol, FLV over WebSocket from
 // node-media-server, RTMP play from nginx-rtmp, our LL-HLS), the HLS anchor
 // and the LL-HLS part client (bench/hls-ll.mjs) run for a few seconds each
-// and print their tables. It checks that they measured something real,
+// and print their tables; so does the statistics section (ws_stream_stats
+// on and off with reporting viewers, timed scrapes of /metrics and the API). It checks that they measured something real,
 // never how fast anything was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,5 +72,30 @@ test('make bench --quick: publisher and load client measure every system', { tim
   assert.ok(part.parts > 0 && part.listed_ms.count > 0 && part.complete_ms.count > 0,
     `LL-HLS part client measured nothing: ${JSON.stringify(part)}`);
   assert.deepEqual(part.server_bad_log, [], 'LL-HLS server log');
+
+  // the statistics section: one pair of runs, stats on and off, viewers
+  // that report, /metrics scraped; then the timed scrapes
+  assert.match(stdout, /### Statistics: fan-out cost with ws_stream_stats on and off/);
+  assert.match(stdout, /### Statistics: scrape times/);
+  const st = res.stats;
+  assert.deepEqual(st.ab.map((r) => r.stats).sort(), [false, true]);
+  for (const r of st.ab) {
+    const arm = `stats ${r.stats ? 'on' : 'off'}`;
+    assert.equal(r.failed_run, undefined, `${arm}: ${r.failed_run}`);
+    assert.equal(r.connected, 20, `${arm} connected ${r.connected}`);
+    assert.ok(r.cpu_ms_per_viewer_s > 0 && r.ingest_delay_ms.count > 0, `${arm}: nothing measured`);
+    assert.ok(r.reports > 0, `${arm}: no report sent`);
+    assert.equal(r.reports_dropped, 0, `${arm}: reports not sent`);
+    assert.ok(r.metrics_scrapes > 0 && r.metrics_failed === 0, `${arm}: /metrics scrapes`);
+    assert.deepEqual(r.server_bad_log, [], `${arm}: server log`);
+  }
+  assert.ok(st.ab.find((r) => r.stats).server_reports_total > 0, 'the server counted no report with stats on');
+  assert.ok(Number.isFinite(st.summary.ratio), 'no on/off ratio');
+  const sc = st.scrapes[0];
+  assert.equal(sc.failed_run, undefined, sc.failed_run);
+  assert.equal(sc.viewers_at_scrape, 20, 'the API listed every viewer before the scrapes');
+  for (const q of sc.requests)
+    assert.ok(q.n > 0 && q.failed === 0 && q.bytes > 0, `${q.label}: ${JSON.stringify(q)}`);
+  for (const r of [sc.quiet, sc.scraped]) assert.equal(r.connected, 20);
   await fsp.rm(out, { recursive: true, force: true });
 });

@@ -146,6 +146,135 @@ function g2gRows(g) {
     `${p.badReads ?? '-'}`]);
 }
 
+// ---- statistics: ws_stream_stats on/off A/B and scrape times ----
+
+const pct = (x, d = 1) => (Number.isFinite(x) ? `${num(x * 100, d)} %` : '-');
+const signedPct = (x) => (Number.isFinite(x)
+  ? `${x >= 0 ? '+' : ''}${num(x * 100, 1)} %` : '-');
+const fanout = (r) => (r.ingest_delay_ms
+  ? `${num(r.ingest_delay_ms.p50)} / ${num(r.ingest_delay_ms.p95)} / ${
+    num(r.ingest_delay_ms.p99)}` : '-');
+const clientCpu = (r) => num(r.load_cpu_ms / (r.window_s * 10), 0);
+
+function abRows(st) {
+  return st.ab.map((r) => (r.failed_run
+    ? [`${r.order}`, r.stats ? 'on' : 'off', `0/${r.asked}`,
+      `run failed: ${r.failed_run.slice(0, 80)}`, '', '', '', '', '', '', '']
+    : [`${r.order}`, r.stats ? 'on' : 'off', `${r.connected}/${r.asked}`,
+      num(r.cpu_ms_per_viewer_s, 3), fanout(r), ms(r.sei_delay_us?.p99),
+      num(r.reports_per_s, 0),
+      Number.isFinite(r.server_reports_total) ? `${r.server_reports_total}` : '-',
+      `${r.metrics_scrapes}${r.metrics_failed ? ` (${r.metrics_failed} failed)` : ''}`,
+      clientCpu(r), num(r.server_per_client_cpu, 3)]));
+}
+
+// the issue's goal, on within 5 % of off, said beside the noise
+function goal(x) {
+  const d = Math.abs(x.ratio - 1), noise = Math.max(x.on.cv, x.off.cv);
+  if (!Number.isFinite(d)) return '';
+  if (d > 0.05)
+    return `Goal within 5 %: not met${d < noise ? ' (the difference is within the noise)' : ''}.`;
+  if (!(noise <= 0.05))
+    return 'Goal within 5 %: within it as measured, but the noise is larger than 5 %.';
+  return 'Goal within 5 %: met.';
+}
+
+function abSummary(st) {
+  const s = st.summary;
+  const arm = (what, name, a, d) => [what, name, `${a.n}`, num(a.mean, d),
+    `${num(a.min, d)} .. ${num(a.max, d)}`, pct((a.max - a.min) / a.mean),
+    pct(a.cv)];
+  const CPU = 'server CPU ms per viewer-s', REL = 'server CPU / client CPU';
+  const rows = [arm(CPU, 'stats on', s.on, 3), arm(CPU, 'stats off', s.off, 3)];
+  if (s.relative) rows.push(arm(REL, 'stats on', s.relative.on, 3),
+    arm(REL, 'stats off', s.relative.off, 3));
+  const out = [table(['figure', 'arm', 'runs', 'mean', 'min .. max',
+    'spread (max - min) / mean', 'CV'], rows) + '\n'];
+  const ratio = (what, x) => `${what}: on / off of the means ${num(x.ratio, 3)} `
+    + `(${signedPct(x.ratio - 1)}), per pair ${num(x.pair_ratio_min, 3)} .. `
+    + `${num(x.pair_ratio_max, 3)} (median ${num(x.pair_ratio_median, 3)}); `
+    + `run-to-run noise beside it: CV ${pct(x.on.cv)} (on), ${pct(x.off.cv)} (off).`;
+  out.push(`- ${ratio(CPU, s)} ${goal(s)}`);
+  if (s.relative) out.push(`- ${ratio(REL, s.relative)} ${goal(s.relative)} `
+    + '(The load client does the same work in both arms: a slower machine of '
+    + 'the moment raises both CPUs.)');
+  return out.join('\n') + '\n';
+}
+
+function scrapeRows(st) {
+  const rows = [];
+  for (const sc of st.scrapes) {
+    if (sc.failed_run) {
+      rows.push([`${sc.viewers}`, `run failed: ${sc.failed_run.slice(0, 80)}`,
+        '', '', '', '', '']);
+      continue;
+    }
+    for (const q of sc.requests)
+      rows.push([`${sc.viewers_at_scrape}/${sc.viewers}`, q.label,
+        `${q.n}${q.failed ? ` (${q.failed} failed)` : ''}`, num(q.p50_ms, 1),
+        num(q.p99_ms, 1), num(q.max_ms, 1), num(q.bytes)]);
+  }
+  return rows;
+}
+
+function scrapeLoadRows(st) {
+  const rows = [];
+  for (const sc of st.scrapes) {
+    if (sc.failed_run) continue;
+    for (const [what, r] of [['none', sc.quiet],
+      [`${num(sc.scrape_hz)} requests/s`, sc.scraped]]) {
+      rows.push([`${sc.viewers}`, what, `${r.connected}/${sc.viewers}`,
+        fanout(r), `${ms(r.sei_delay_us?.p50)} / ${ms(r.sei_delay_us?.p99)}`,
+        num(r.cpu_ms_per_viewer_s, 3), clientCpu(r)]);
+    }
+  }
+  return rows;
+}
+
+function renderStats(st) {
+  const out = [];
+  if (st.ab.length) renderAB(st, out);
+  if (st.scrapes.length) renderScrapes(st, out);
+  return out.join('\n');
+}
+
+function renderAB(st, out) {
+  out.push(`### Statistics: fan-out cost with ws_stream_stats on and off, ${st.size}, `
+    + `${st.viewers} viewers, ${st.workers} worker${st.workers === 1 ? '' : 's'}\n`);
+  out.push(`Both arms: every viewer sends a \`report\` every ${st.report_ms} ms, `
+    + '/metrics is scraped once a second; each run on a fresh nginx, in the '
+    + 'order listed.\n');
+  out.push(table(['run', 'stats', 'viewers ok', 'server CPU ms per viewer-s',
+    'fan-out p50 / p95 / p99 ms', 'delay p99 ms', 'reports/s', 'reports counted by the server',
+    '/metrics scrapes', 'client CPU %', 'server CPU / client CPU'], abRows(st)) + '\n');
+  out.push(abSummary(st));
+  for (const r of st.ab) {
+    const notes = [];
+    if (r.first_error) notes.push(`first error: ${r.first_error}`);
+    if (r.reports_dropped) notes.push(`${r.reports_dropped} reports not sent`);
+    if (r.publisher_alive === false) notes.push('publisher died during the run');
+    if (r.server_bad_log?.length) notes.push(`server log: ${r.server_bad_log[0]}`);
+    if (notes.length) out.push(`- run ${r.order}: ${notes.join('; ')}`);
+  }
+  out.push('');
+}
+
+function renderScrapes(st, out) {
+  out.push(`### Statistics: scrape times, ${st.size}, ${st.workers} worker${
+    st.workers === 1 ? '' : 's'}, stats on\n`);
+  out.push(`One keep-alive connection, the four requests in turn, ${num(st.scrape_hz)} `
+    + 'requests/s, while the viewers play and report.\n');
+  out.push(table(['viewers listed / connected', 'request', 'answers', 'median ms',
+    'p99 ms', 'max ms', 'size bytes'], scrapeRows(st)) + '\n');
+  for (const sc of st.scrapes.filter((x) => x.by_worker?.length > 1))
+    out.push(`- ${sc.viewers} viewers: by worker ${sc.by_worker.join(' / ')}`);
+  out.push('');
+  out.push('Fan-out while scraping (same nginx, one run each):\n');
+  out.push(table(['viewers', 'scraping', 'viewers ok', 'fan-out p50 / p95 / p99 ms',
+    'delay p50 / p99 ms', 'server CPU ms per viewer-s', 'client CPU %'],
+  scrapeLoadRows(st)) + '\n');
+}
+
 export function renderMarkdown(res, { only } = {}) {
   const out = [];
   if (!only || only === 'runs') {
@@ -205,5 +334,6 @@ export function renderMarkdown(res, { only } = {}) {
         ll.stampSource ?? 'FRAG_PARSING_USERDATA'}\n`);
     }
   }
+  if ((!only || only === 'stats') && res.stats) out.push(renderStats(res.stats));
   return out.join('\n');
 }

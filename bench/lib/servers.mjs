@@ -94,8 +94,12 @@ function nofileLimit() {
 // (one GOP: the fixtures have a keyframe every second), `llhls` our LL-HLS
 // on /llhls/ (module defaults: 200 ms parts, 2 s segments, a window of 7;
 // `llhlsConf` adds ws_stream_hls_* directives, e.g. { segment: '1s' }).
+// `wsConf` adds directives to the WebSocket location (e.g.
+// 'ws_stream_stats off;'), `api` the statistics locations /api/
+// (ws_stream_api) and /metrics (ws_stream_metrics).
 export async function startNginx({ workers = 1, wsStream = true, hls = false,
-  llhls = false, llhlsConf = {}, zone = '64m', tag = 'nginx' } = {}) {
+  llhls = false, llhlsConf = {}, wsConf = '', api = false, zone = '64m',
+  tag = 'nginx' } = {}) {
   const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), `wsbench-${tag}-`));
   for (const d of ['tmp', 'logs', 'hls', 'modules'])
     await fsp.mkdir(path.join(prefix, d), { recursive: true });
@@ -121,7 +125,9 @@ export async function startNginx({ workers = 1, wsStream = true, hls = false,
   const llConf = Object.entries(llhlsConf)
     .map(([k, v]) => ` ws_stream_hls_${k} ${v};`).join('');
   const locs = [
-    wsStream ? 'location /ws/ { ws_stream bench; }' : '',
+    wsStream ? `location /ws/ { ws_stream bench;${wsConf ? ` ${wsConf}` : ''} }` : '',
+    wsStream && api ? `location /api/ { ws_stream_api bench; }
+        location = /metrics { ws_stream_metrics bench; }` : '',
     wsStream && llhls ? `location /llhls/ {
             ws_stream_hls bench; ws_stream_hls_cors *;${llConf}
         }` : '',
@@ -180,6 +186,8 @@ ${httpBlock(prefix, `
     rtmpUrl: (name) => `rtmp://127.0.0.1:${rtmpPort}/live/${name}`,
     wsUrl: (name) => `ws://127.0.0.1:${httpPort}/ws/live/${name}`,
     hlsUrl: (name) => `http://127.0.0.1:${httpPort}/hls/${name}.m3u8`,
+    // the statistics API (api: true): the stream's object, its viewers
+    apiPath: (name, rest = '') => `/api/streams/live/${name}${rest}`,
     // our LL-HLS: file = media.m3u8 (media playlist) or index.m3u8
     llhlsUrl: (name, file = 'media.m3u8') =>
       `http://127.0.0.1:${httpPort}/llhls/live/${name}/${file}`,
