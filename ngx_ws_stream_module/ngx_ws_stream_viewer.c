@@ -35,6 +35,7 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_connection_t          *c;
     ngx_pool_cleanup_t        *cln;
     ngx_ws_stream_viewer_t    *v;
+    ngx_http_core_loc_conf_t  *clcf;
 
     c = r->connection;
 
@@ -122,6 +123,16 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, c->log, ngx_socket_errno,
                           "ws_stream: setsockopt(TCP_NOTSENT_LOWAT) failed");
         }
+    }
+
+    /* small frames (audio, notices) go out at once, not after the ACK of
+     * the previous ones: nginx's tcp_nodelay, as its proxy sets it for an
+     * upgraded connection */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /* the connection is ours from now on */
