@@ -42,6 +42,7 @@ main(void)
     test_hls();
     test_m3u8();
     test_stats();
+    test_abr();
 
     printf("%u passed, %u failed\n", test_passed, test_failed);
 

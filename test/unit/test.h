@@ -45,6 +45,7 @@ void test_mp4(void);
 void test_hls(void);
 void test_m3u8(void);
 void test_stats(void);
+void test_abr(void);
 
 
 #endif /* _TEST_H_INCLUDED_ */
