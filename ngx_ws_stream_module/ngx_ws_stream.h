@@ -154,6 +154,18 @@ typedef struct {
 } ngx_ws_stream_local_t;
 
 
+/* an rtmp application captured into a zone */
+typedef struct {
+    ngx_str_t                name;
+    ngx_array_t             *variants;      /* ngx_str_t suffixes of a
+                                               rendition group, highest
+                                               first; NULL: none */
+} ngx_ws_stream_app_t;
+
+
+#define NGX_WS_STREAM_VARIANTS_MAX  8
+
+
 /* one per zone and cycle, in the cycle's memory */
 typedef struct {
     ngx_str_t                name;
@@ -162,7 +174,7 @@ typedef struct {
     ngx_slab_pool_t         *shpool;
     ngx_uint_t               streams;       /* streams= of the directive */
     ngx_uint_t               declared;      /* by ws_stream_zone */
-    ngx_array_t              apps;          /* ngx_str_t: rtmp apps */
+    ngx_array_t              apps;          /* ngx_ws_stream_app_t */
 
     /* LL-HLS: set by the ws_stream_hls locations of the zone */
     struct {
@@ -234,6 +246,16 @@ ngx_int_t ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app,
     ngx_str_t *name);
 ngx_int_t ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone,
     ngx_str_t *app);
+ngx_ws_stream_app_t *ngx_ws_stream_app_find(ngx_ws_stream_zone_t *zone,
+    ngx_str_t *app);
+
+/* ngx_ws_stream_group.c */
+ngx_int_t ngx_ws_stream_group_member(ngx_ws_stream_app_t *a, ngx_str_t *name,
+    ngx_str_t *base);
+ngx_uint_t ngx_ws_stream_group_find_locked(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_app_t *a, ngx_str_t *base, ngx_int_t *entries);
+ngx_int_t ngx_ws_stream_group_name(ngx_ws_stream_app_t *a, ngx_str_t *base,
+    ngx_uint_t k, u_char *buf, ngx_str_t *name);
 ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,
     ngx_str_t *value);
 

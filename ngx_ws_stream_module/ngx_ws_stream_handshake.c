@@ -224,20 +224,27 @@ ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app, ngx_str_t *name)
 ngx_int_t
 ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone, ngx_str_t *app)
 {
-    ngx_str_t   *apps;
-    ngx_uint_t   i;
+    return ngx_ws_stream_app_find(zone, app) ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_ws_stream_app_t *
+ngx_ws_stream_app_find(ngx_ws_stream_zone_t *zone, ngx_str_t *app)
+{
+    ngx_uint_t            i;
+    ngx_ws_stream_app_t  *apps;
 
     apps = zone->apps.elts;
 
     for (i = 0; i < zone->apps.nelts; i++) {
-        if (apps[i].len == app->len
-            && ngx_strncmp(apps[i].data, app->data, app->len) == 0)
+        if (apps[i].name.len == app->len
+            && ngx_strncmp(apps[i].name.data, app->data, app->len) == 0)
         {
-            return NGX_OK;
+            return &apps[i];
         }
     }
 
-    return NGX_DECLINED;
+    return NULL;
 }
 
 

@@ -162,7 +162,9 @@ ngx_ws_stream_hls_handler(ngx_http_request_t *r)
                                        "<location>/<app>/<name>/<file>\n");
     }
 
-    if (ngx_ws_stream_app_known(hlcf->zone, &ctx->app) != NGX_OK) {
+    ctx->a = ngx_ws_stream_app_find(hlcf->zone, &ctx->app);
+
+    if (ctx->a == NULL) {
         return ngx_ws_stream_hls_error(r, NGX_HTTP_NOT_FOUND,
                                        "no such application\n");
     }
@@ -215,7 +217,7 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     ngx_uint_t parked)
 {
     time_t                         modified;
-    ngx_str_t                      etag;
+    ngx_str_t                      etag, base;
     ngx_int_t                      rc, stream, age;
     ngx_buf_t                     *b;
     const char                    *type;
@@ -240,7 +242,17 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     stream = ngx_ws_stream_entry_find(zone, &ctx->app, &ctx->name, 0);
     e = (stream >= 0) ? &zone->sh->streams[stream] : NULL;
 
-    if (e == NULL || e->hls == NULL) {
+    if ((e == NULL || e->hls == NULL)
+        && ctx->uri.type == WS_STREAM_HLS_URI_MULTI && ctx->a->variants
+        && ngx_ws_stream_group_member(ctx->a, &ctx->name, &base)
+           == NGX_DECLINED)
+    {
+        /* the name of a rendition group */
+        rc = ngx_ws_stream_hls_group_multivariant(r, ctx, zone, &b);
+        type = "application/vnd.apple.mpegurl";
+        age = 0;
+
+    } else if (e == NULL || e->hls == NULL) {
         rc = NGX_HTTP_NOT_FOUND;
 
     } else {
@@ -253,6 +265,11 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
             break;
 
         case WS_STREAM_HLS_URI_MEDIA:
+            if (ngx_ws_stream_hls_reports(r, ctx, zone) != NGX_OK) {
+                rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                break;
+            }
+
             rc = ngx_ws_stream_hls_media(r, ctx,
                                          &((ngx_ws_stream_hls_local_t *)
                                            zone->hls_local)[stream],
@@ -292,7 +309,7 @@ ngx_ws_stream_hls_serve(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         }
     }
 
-    if (rc == NGX_OK && b) {
+    if (rc == NGX_OK && b && e) {
         ngx_ws_stream_stats_hls_locked(zone, e, r, b->last - b->pos);
     }
 

@@ -20,6 +20,7 @@
 #include "ws_stream_flv.h"
 #include "ws_stream_hls.h"
 #include "ws_stream_mp4.h"
+#include "ws_stream_m3u8.h"
 
 
 #define NGX_WS_STREAM_HLS_INITS     4       /* init segments kept */
@@ -126,6 +127,8 @@ typedef struct {
     ngx_ws_stream_hls_sh_t  *of[2];
     uint64_t                 born[2];       /* an index made anew at the
                                                same address is another */
+    uint64_t                 reports[2];    /* where the other renditions
+                                               were when it was written */
 } ngx_ws_stream_hls_local_t;
 
 
@@ -141,6 +144,13 @@ typedef struct {
     uint64_t                 msn;           /* waits for (msn, part) */
     uint64_t                 part;
     const char              *why;           /* of a 400 */
+    ngx_ws_stream_app_t     *a;
+
+    /* a rendition's playlist: where the others of its group are */
+    ws_stream_m3u8_report_t *reports;
+    size_t                   nreports;
+    uint64_t                 reports_key;
+
     unsigned                 parked:1;
 } ngx_ws_stream_hls_ctx_t;
 
@@ -154,7 +164,16 @@ ngx_int_t ngx_ws_stream_hls_send(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_ws_stream_hls_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *text);
 
+/* ngx_ws_stream_hls_group.c */
+ngx_int_t ngx_ws_stream_hls_group_multivariant(ngx_http_request_t *r,
+    ngx_ws_stream_hls_ctx_t *ctx, ngx_ws_stream_zone_t *zone,
+    ngx_buf_t **b);
+ngx_int_t ngx_ws_stream_hls_reports(ngx_http_request_t *r,
+    ngx_ws_stream_hls_ctx_t *ctx, ngx_ws_stream_zone_t *zone);
+
 /* ngx_ws_stream_hls_files.c */
+ngx_int_t ngx_ws_stream_hls_buf(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_uint_t copy, ngx_buf_t **b);
 ngx_int_t ngx_ws_stream_hls_media(ngx_http_request_t *r,
     ngx_ws_stream_hls_ctx_t *ctx, ngx_ws_stream_hls_local_t *l,
     ngx_ws_stream_entry_t *e, ngx_buf_t **b);

@@ -17,10 +17,6 @@
 #include "ws_stream_m3u8.h"
 
 
-static ngx_int_t ngx_ws_stream_hls_buf(ngx_http_request_t *r, u_char *data,
-    size_t len, ngx_uint_t copy, ngx_buf_t **b);
-
-
 /* under the mutex: the media playlist, or NGX_BUSY to wait for it */
 
 ngx_int_t
@@ -74,7 +70,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
     version = __atomic_load_n(&hls->index.version, __ATOMIC_ACQUIRE);
 
     if (l->text[k] == NULL || l->version[k] != version || l->of[k] != hls
-        || l->born[k] != hls->born)
+        || l->born[k] != hls->born || l->reports[k] != ctx->reports_key)
     {
         if (ws_stream_hls_snapshot(&hls->index, ngx_ws_stream_hls_snap)
             != WS_STREAM_OK)
@@ -83,8 +79,8 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         }
 
         opt.skip = k;
-        opt.reports = NULL;
-        opt.nreports = 0;
+        opt.reports = ctx->reports;
+        opt.nreports = ctx->nreports;
 
         len = ws_stream_m3u8_media(NULL, 0, ngx_ws_stream_hls_snap, &opt);
 
@@ -104,6 +100,7 @@ ngx_ws_stream_hls_media(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
         l->version[k] = version;
         l->of[k] = hls;
         l->born[k] = hls->born;
+        l->reports[k] = ctx->reports_key;
     }
 
     return ngx_ws_stream_hls_buf(r, l->text[k], l->len[k], 1, b);
@@ -259,7 +256,7 @@ ngx_ws_stream_hls_blob(ngx_http_request_t *r, ngx_ws_stream_hls_ctx_t *ctx,
 
 /* the response body: data itself, or a copy of it (a cached text) */
 
-static ngx_int_t
+ngx_int_t
 ngx_ws_stream_hls_buf(ngx_http_request_t *r, u_char *data, size_t len,
     ngx_uint_t copy, ngx_buf_t **b)
 {

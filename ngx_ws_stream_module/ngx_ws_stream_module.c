@@ -293,7 +293,8 @@ ngx_ws_stream_zone_get(ngx_conf_t *cf, ngx_str_t *name)
         return NULL;
     }
 
-    if (ngx_array_init(&zone->apps, cf->pool, 4, sizeof(ngx_str_t))
+    if (ngx_array_init(&zone->apps, cf->pool, 4,
+                       sizeof(ngx_ws_stream_app_t))
         != NGX_OK)
     {
         return NULL;

@@ -23,6 +23,7 @@
 typedef struct {
     ngx_ws_stream_zone_t    *zone;
     ngx_str_t                app;
+    ngx_uint_t               app_index;     /* in zone->apps */
     size_t                   buffer;
     ngx_msec_t               grace;
 } ngx_ws_stream_rtmp_app_conf_t;
@@ -42,6 +43,8 @@ static ngx_int_t ngx_ws_stream_rtmp_postconfiguration(ngx_conf_t *cf);
 static void *ngx_ws_stream_rtmp_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ws_stream_rtmp_merge_app_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_ws_stream_rtmp_variant(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_ws_stream_rtmp_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_ws_stream_rtmp_resolve(ngx_conf_t *cf);
@@ -77,6 +80,13 @@ static ngx_command_t  ngx_ws_stream_rtmp_commands[] = {
     { ngx_string("ws_stream"),
       NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_ws_stream_rtmp_ws_stream,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_stream_variant"),
+      NGX_RTMP_APP_CONF|NGX_CONF_1MORE,
+      ngx_ws_stream_rtmp_variant,
       NGX_RTMP_APP_CONF_OFFSET,
       0,
       NULL },
@@ -379,8 +389,9 @@ ngx_ws_stream_rtmp_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ws_stream_rtmp_app_conf_t *wacf = conf;
 
-    ngx_str_t                 *value, *app;
+    ngx_str_t                 *value;
     ngx_module_t              *core;
+    ngx_ws_stream_app_t       *app;
     ngx_rtmp_conf_ctx_t       *ctx;
     ngx_rtmp_core_app_conf_t  *cacf;
 
@@ -418,8 +429,85 @@ ngx_ws_stream_rtmp_ws_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    *app = cacf->name;
+    app->name = cacf->name;
+    app->variants = NULL;
+
     wacf->app = cacf->name;
+    wacf->app_index = wacf->zone->apps.nelts - 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * ws_stream_variant suffix ...;  the stream names base + suffix form the
+ * rendition group "base", highest rendition first.
+ */
+
+static char *
+ngx_ws_stream_rtmp_variant(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_stream_rtmp_app_conf_t *wacf = conf;
+
+    ngx_str_t            *value, *v;
+    ngx_uint_t            i, k;
+    ngx_ws_stream_app_t  *app;
+
+    if (wacf->zone == NULL) {
+        return "needs \"ws_stream\" before it in the application";
+    }
+
+    app = (ngx_ws_stream_app_t *) wacf->zone->apps.elts + wacf->app_index;
+
+    if (app->variants) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts - 1 > NGX_WS_STREAM_VARIANTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_stream_variant\" takes at most %d "
+                           "suffixes", NGX_WS_STREAM_VARIANTS_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    app->variants = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (app->variants == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0 || value[i].len > 32
+            || ngx_strlchr(value[i].data, value[i].data + value[i].len, '/'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid variant suffix \"%V\": 1 to 32 "
+                               "characters, no \"/\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        for (k = 1; k < i; k++) {
+            if (value[k].len == value[i].len
+                && ngx_strncmp(value[k].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "variant suffix \"%V\" is given twice",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        v = ngx_array_push(app->variants);
+        if (v == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *v = value[i];
+    }
 
     return NGX_CONF_OK;
 }

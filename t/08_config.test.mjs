@@ -68,4 +68,32 @@ describe('08 configuration checks (nginx -t)', () => {
     noSanitizer(r);
     await r.cleanup();
   });
+
+  for (const [what, app, pattern] of [
+    ['ws_stream_variant before ws_stream', 'application abr { live on; ws_stream_variant _hi _lo; ws_stream live; }',
+      /"ws_stream_variant" directive needs "ws_stream" before it/],
+    ['ws_stream_variant twice', 'application abr { live on; ws_stream live; ws_stream_variant _hi; ws_stream_variant _lo; }',
+      /"ws_stream_variant" directive is duplicate/],
+    ['a suffix given twice', 'application abr { live on; ws_stream live; ws_stream_variant _hi _lo _hi; }',
+      /variant suffix "_hi" is given twice/],
+    ['a suffix with a slash', 'application abr { live on; ws_stream live; ws_stream_variant _hi a/b; }',
+      /invalid variant suffix "a\/b"/],
+    ['nine suffixes', 'application abr { live on; ws_stream live; ws_stream_variant _1 _2 _3 _4 _5 _6 _7 _8 _9; }',
+      /takes at most 8 suffixes/],
+  ]) {
+    it(`${what}: emerg`, async () => {
+      const r = await run(liveConf(P, { rtmp: app }));
+      assert.notEqual(r.status, 0, `nginx -t accepted it\n${r.out}`);
+      assert.match(r.stderr + r.log, pattern, r.out);
+      noSanitizer(r);
+      await r.cleanup();
+    });
+  }
+
+  it('ws_stream_variant after ws_stream: accepted', async () => {
+    const r = await run(liveConf(P, { rtmp: 'application abr { live on; ws_stream live; ws_stream_variant _720p _360p _160p; }' }));
+    assert.equal(r.status, 0, r.out);
+    noSanitizer(r);
+    await r.cleanup();
+  });
 });
