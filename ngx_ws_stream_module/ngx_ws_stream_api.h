@@ -32,6 +32,13 @@ typedef struct {
 
     ngx_uint_t                 online;
     uint64_t                   started;     /* wall clock ms */
+
+    /* a rendition of a group (ws_stream_variant): the group's name is
+     * the first group_len bytes of name, the suffix in the configuration;
+     * group_len 0: a plain stream */
+    size_t                     group_len;
+    ngx_str_t                  rendition;
+
     ngx_ws_stream_pub_stats_t  pub;
 
     uint64_t                   frames;

@@ -83,6 +83,17 @@ ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
     ws_stream_json_str(o, "stream", s->name, s->name_len);
     ws_stream_json_bool(o, "online", s->online);
 
+    if (s->group_len) {
+        ws_stream_json_open(o, "group", 0);
+        ws_stream_json_str(o, "name", s->name, s->group_len);
+        ws_stream_json_str(o, "rendition", s->rendition.data,
+                           s->rendition.len);
+        ws_stream_json_close(o, 0);
+
+    } else {
+        ws_stream_json_null(o, "group");
+    }
+
     if (s->online) {
         ws_stream_json_open(o, "publisher", 0);
         ws_stream_json_str(o, "address", ps->addr, ps->addr_len);

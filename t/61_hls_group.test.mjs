@@ -10,12 +10,14 @@ import { startPublisher } from './lib/publish.mjs';
 import { streamName } from './lib/common.mjs';
 import { waitUntil } from './lib/util.mjs';
 import { hlsConf, hlsBase, get, strictParse, readMedia, waitMedia, attrs, MPEGURL } from './lib/hls.mjs';
+import { streamStats } from './lib/stats.mjs';
 
 describe('61 hls rendition group (ws_stream_variant)', () => {
   const env = useNginx({
     tag: 'hlsgroup',
     conf: (p) => hlsConf(p, {
       rtmp: `application abr { live on; ws_stream live; ws_stream_variant _hi _lo; }`,
+      locs: 'location /api/ { ws_stream_api; }',
     }),
   });
   const base = streamName('g');
@@ -73,6 +75,13 @@ describe('61 hls rendition group (ws_stream_variant)', () => {
     }
   });
 
+  it('the statistics name each rendition\'s group', async () => {
+    for (const r of ['_hi', '_lo']) {
+      const st = await streamStats(env, `${base}${r}`, 'abr');
+      assert.deepEqual(st.group, { name: base, rendition: r });
+    }
+  });
+
   it('a group nobody publishes is 404; a plain stream of the application keeps its own playlist', async () => {
     assert.equal((await get(url(streamName('none'), 'index.m3u8'))).status, 404);
     const plain = streamName('plain');
@@ -87,5 +96,6 @@ describe('61 hls rendition group (ws_stream_variant)', () => {
     assert.ok(m, 'plain media playlist');
     const text = (await get(url(plain, 'media.m3u8'))).text;
     assert.ok(!text.includes('#EXT-X-RENDITION-REPORT'), 'a plain stream reports no renditions');
+    assert.equal((await streamStats(env, plain, 'abr')).group, null);
   });
 });
