@@ -118,6 +118,7 @@ ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
                                                WS_STREAM_RATE_WINDOW));
         ws_stream_json_uint(o, "frames", ps->vframes);
         ws_stream_json_uint(o, "keyframes", ps->keyframes);
+        ws_stream_json_uint(o, "keyframes_misaligned", ps->misaligned);
         ws_stream_json_uint(o, "received_bytes", ps->vbytes);
 
         if (ps->gop_frames) {

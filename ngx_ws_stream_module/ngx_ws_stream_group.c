@@ -116,3 +116,124 @@ ngx_ws_stream_group_find_locked(ngx_ws_stream_zone_t *zone,
 
     return n;
 }
+
+
+/*
+ * The publisher's worker, every second: are the keyframes of rendition i
+ * at the times of those of the group's other renditions?  A keyframe is
+ * judged once every other rendition that publishes has passed its time;
+ * one found in a rendition that covers that time, but not there, counts
+ * as misaligned (a warning once per publish).
+ */
+
+void
+ngx_ws_stream_group_align(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
+    ngx_log_t *log)
+{
+    uint32_t                    d, key, first, last;
+    ngx_int_t                   self, entries[NGX_WS_STREAM_VARIANTS_MAX];
+    ngx_str_t                   app, name, base;
+    ngx_uint_t                  j, k, m, n, bad, found;
+    ngx_ws_stream_app_t        *a;
+    ngx_ws_stream_entry_t      *e, *s;
+    ngx_ws_stream_pub_stats_t  *ps, *ss;
+
+    e = &zone->sh->streams[i];
+    ps = &e->stats.pub;
+
+    if (ps->checked == ps->nkeys) {
+        return;
+    }
+
+    app.data = e->app;
+    app.len = e->app_len;
+    name.data = e->name;
+    name.len = e->name_len;
+
+    a = ngx_ws_stream_app_find(zone, &app);
+    self = ngx_ws_stream_group_member(a, &name, &base);
+
+    if (self == NGX_DECLINED) {
+        ps->checked = ps->nkeys;
+        return;
+    }
+
+    bad = 0;
+    d = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    (void) ngx_ws_stream_group_find_locked(zone, a, &base, entries);
+
+    if (ps->nkeys - ps->checked > NGX_WS_STREAM_STATS_KEYS) {
+        ps->checked = ps->nkeys - NGX_WS_STREAM_STATS_KEYS;
+    }
+
+    for (j = ps->checked; j < ps->nkeys; j++) {
+        d = ps->keys[j % NGX_WS_STREAM_STATS_KEYS];
+        found = 1;
+
+        for (m = 0; m < a->variants->nelts; m++) {
+
+            if ((ngx_int_t) m == self || entries[m] < 0) {
+                continue;
+            }
+
+            s = &zone->sh->streams[entries[m]];
+            ss = &s->stats.pub;
+
+            if (s->pub != NGX_WS_STREAM_PUB_ONLINE || ss->nkeys == 0) {
+                continue;
+            }
+
+            n = ngx_min(ss->nkeys, NGX_WS_STREAM_STATS_KEYS);
+            first = ss->keys[(ss->nkeys - n) % NGX_WS_STREAM_STATS_KEYS];
+            last = ss->keys[(ss->nkeys - 1) % NGX_WS_STREAM_STATS_KEYS];
+
+            if (last < d) {
+                /* it has not come to that time yet: judge later */
+                goto done;
+            }
+
+            if (d < first) {
+                continue;
+            }
+
+            found = 0;
+
+            for (k = ss->nkeys - n; k < ss->nkeys; k++) {
+                key = ss->keys[k % NGX_WS_STREAM_STATS_KEYS];
+
+                if (key + 1 >= d && key <= d + 1) {
+                    found = 1;
+                    break;
+                }
+            }
+
+            if (!found) {
+                break;
+            }
+        }
+
+        if (!found) {
+            ps->misaligned++;
+            bad++;
+        }
+    }
+
+done:
+
+    ps->checked = j;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (bad && !ps->align_warned) {
+        ps->align_warned = 1;
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "ws_stream: the keyframes of \"%V/%V\" do not line up "
+                      "with those of the other renditions of \"%V\" (one at "
+                      "%uD ms has no match): give the encoder a fixed "
+                      "keyframe interval for all of them", &app, &name,
+                      &base, d);
+    }
+}

@@ -29,6 +29,7 @@ enum {
     NGX_WS_STREAM_M_VFRAMES,
     NGX_WS_STREAM_M_AFRAMES,
     NGX_WS_STREAM_M_KEYFRAMES,
+    NGX_WS_STREAM_M_MISALIGNED,
     NGX_WS_STREAM_M_DROPPED,
     NGX_WS_STREAM_M_SKIPS,
     NGX_WS_STREAM_M_TORN,
@@ -94,6 +95,10 @@ static ngx_ws_stream_metric_t  ngx_ws_stream_metrics[] = {
     { "ws_stream_keyframes_total", "counter",
       "video keyframes taken from the publisher", NULL, NULL,
       NGX_WS_STREAM_M_KEYFRAMES },
+
+    { "ws_stream_keyframes_misaligned_total", "counter",
+      "keyframes at a time no other rendition of the group has one", NULL,
+      NULL, NGX_WS_STREAM_M_MISALIGNED },
 
     { "ws_stream_dropped_frames_total", "counter",
       "frames refused: malformed or too large for the buffer", NULL, NULL,
@@ -249,6 +254,9 @@ ngx_ws_stream_metric_value(ngx_ws_stream_snap_t *s, ngx_uint_t what,
 
     case NGX_WS_STREAM_M_KEYFRAMES:
         return s->pub.keyframes;
+
+    case NGX_WS_STREAM_M_MISALIGNED:
+        return s->pub.misaligned;
 
     case NGX_WS_STREAM_M_DROPPED:
         return s->dropped;

@@ -144,6 +144,9 @@ ngx_ws_stream_stats_online(ngx_ws_stream_entry_t *e, ngx_str_t *addr)
     ps->channels = 0;
     ps->has_key = 0;
     ps->since_key = 0;
+    ps->nkeys = 0;
+    ps->checked = 0;
+    ps->align_warned = 0;
     ps->gop_frames = 0;
     ps->gop_ms = 0;
 }
@@ -215,6 +218,9 @@ ngx_ws_stream_stats_frame(ngx_ws_stream_entry_t *e, unsigned track,
         ps->key_dts = dts;
         ps->since_key = 0;
 
+        ps->keys[ps->nkeys % NGX_WS_STREAM_STATS_KEYS] = dts;
+        ps->nkeys++;
+
     } else {
         ps->since_key++;
     }
@@ -277,6 +283,10 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
 
     for (i = 0; i < zone->sh->nstreams; i++) {
         e = &zone->sh->streams[i];
+
+        if (e->pub == NGX_WS_STREAM_PUB_ONLINE && e->pub_pid == ngx_pid) {
+            ngx_ws_stream_group_align(zone, i, ngx_cycle->log);
+        }
 
         l = &zone->local[i];
 

@@ -29,6 +29,7 @@
 #define NGX_WS_STREAM_ADDR_LEN      48
 #define NGX_WS_STREAM_CODEC_LEN     32
 #define NGX_WS_STREAM_REPORT_AGE    10000   /* ms a report counts */
+#define NGX_WS_STREAM_STATS_KEYS    8       /* keyframe times kept */
 
 
 /* counters of one worker for one stream; summed over workers */
@@ -75,6 +76,13 @@ typedef struct {
     uint64_t                 abytes;
 
     uint32_t                 key_dts;       /* of the last keyframe */
+    uint32_t                 keys[NGX_WS_STREAM_STATS_KEYS];  /* dts of
+                                               the newest keyframes */
+    uint32_t                 nkeys;         /* keyframes of this publish */
+    uint32_t                 checked;       /* of them checked against the
+                                               group's other renditions */
+    uint64_t                 misaligned;    /* found in no other one */
+    unsigned                 align_warned:1;
     uint32_t                 since_key;     /* frames after it */
     uint32_t                 gop_frames;    /* 0: not known yet */
     uint32_t                 gop_ms;

@@ -75,10 +75,16 @@ describe('61 hls rendition group (ws_stream_variant)', () => {
     }
   });
 
-  it('the statistics name each rendition\'s group', async () => {
+  it('the statistics name each rendition\'s group; keyframes at the same times are aligned', async (t) => {
     for (const r of ['_hi', '_lo']) {
-      const st = await streamStats(env, `${base}${r}`, 'abr');
+      const st = await waitUntil(async () => {
+        const x = await streamStats(env, `${base}${r}`, 'abr');
+        return x.video && x.video.keyframes >= 4 && x;
+      }, { what: `keyframes of ${r}` });
+      t.diagnostic(`${r}: ${st.video.keyframes} keyframes, ${st.video.keyframes_misaligned} misaligned`);
       assert.deepEqual(st.group, { name: base, rendition: r });
+      // both publishers: one keyframe every 30 frames at 30 fps, from 0
+      assert.equal(st.video.keyframes_misaligned, 0);
     }
   });
 
@@ -97,5 +103,33 @@ describe('61 hls rendition group (ws_stream_variant)', () => {
     const text = (await get(url(plain, 'media.m3u8'))).text;
     assert.ok(!text.includes('#EXT-X-RENDITION-REPORT'), 'a plain stream reports no renditions');
     assert.equal((await streamStats(env, plain, 'abr')).group, null);
+  });
+});
+
+describe('61 hls rendition group: keyframes that do not line up', () => {
+  const env = useNginx({
+    tag: 'hlsalign',
+    conf: (p) => hlsConf(p, {
+      rtmp: 'application abr { live on; ws_stream live; ws_stream_variant _a _b; }',
+      locs: 'location /api/ { ws_stream_api; } location = /metrics { ws_stream_metrics; }',
+    }),
+  });
+  const base = streamName('al');
+
+  it('a rendition with another keyframe interval: counted as misaligned, one warning', async () => {
+    startPublisher({ port: env.rtmpPort, app: 'abr', name: `${base}_a`, size: '160x90', bitrate: '100k', gop: 30 });
+    startPublisher({ port: env.rtmpPort, app: 'abr', name: `${base}_b`, size: '160x90', bitrate: '100k', gop: 45 });
+    for (const r of ['_a', '_b']) {
+      await waitUntil(async () => {
+        const st = await streamStats(env, `${base}${r}`, 'abr');
+        return st && st.video && st.video.keyframes_misaligned > 0;
+      }, { timeout: 30000, what: `misaligned keyframes of ${r}` });
+    }
+    const log = env.nginx.log();
+    const warnings = log.split('\n').filter((l) => l.includes('do not line up'));
+    assert.ok(warnings.length >= 1 && warnings.length <= 2, warnings.join('\n'));
+    assert.ok(warnings.every((l) => l.includes('[warn]')), warnings.join('\n'));
+    const m = await fetch(`http://127.0.0.1:${env.ports.http}/metrics`).then((r) => r.text());
+    assert.match(m, new RegExp(`ws_stream_keyframes_misaligned_total\\{app="abr",stream="${base}_b"\\} [1-9]`));
   });
 });
