@@ -256,6 +256,8 @@ ngx_uint_t ngx_ws_stream_group_find_locked(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_app_t *a, ngx_str_t *base, ngx_int_t *entries);
 ngx_int_t ngx_ws_stream_group_name(ngx_ws_stream_app_t *a, ngx_str_t *base,
     ngx_uint_t k, u_char *buf, ngx_str_t *name);
+ngx_int_t ngx_ws_stream_group_entry(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e, ngx_ws_stream_app_t **a, ngx_str_t *base);
 void ngx_ws_stream_group_align(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     ngx_log_t *log);
 ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,

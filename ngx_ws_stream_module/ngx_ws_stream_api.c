@@ -504,7 +504,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
     ngx_ws_stream_snap_t *s, uint64_t now)
 {
     ngx_int_t              k;
-    ngx_str_t              app, name, base;
+    ngx_str_t              base;
     ngx_uint_t             p;
     ws_stream_agg_t        delay, latency;
     ngx_ws_stream_app_t   *a;
@@ -520,13 +520,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
     s->online = (e->pub == NGX_WS_STREAM_PUB_ONLINE);
     s->started = e->started;
 
-    app.data = s->app;
-    app.len = s->app_len;
-    name.data = s->name;
-    name.len = s->name_len;
-
-    a = ngx_ws_stream_app_find(zone, &app);
-    k = ngx_ws_stream_group_member(a, &name, &base);
+    k = ngx_ws_stream_group_entry(zone, e, &a, &base);
 
     if (k != NGX_DECLINED) {
         s->group_len = base.len;

@@ -82,6 +82,25 @@ ngx_ws_stream_group_member(ngx_ws_stream_app_t *a, ngx_str_t *name,
 }
 
 
+/* the rendition an entry is, as ngx_ws_stream_group_member(); *a its app */
+
+ngx_int_t
+ngx_ws_stream_group_entry(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_entry_t *e, ngx_ws_stream_app_t **a, ngx_str_t *base)
+{
+    ngx_str_t  app, name;
+
+    app.data = e->app;
+    app.len = e->app_len;
+    name.data = e->name;
+    name.len = e->name_len;
+
+    *a = ngx_ws_stream_app_find(zone, &app);
+
+    return ngx_ws_stream_group_member(*a, &name, base);
+}
+
+
 /*
  * Under the mutex: the entries of the renditions of base (-1 for one the
  * zone does not have); how many it has.
@@ -132,7 +151,7 @@ ngx_ws_stream_group_align(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
 {
     uint32_t                    d, key, first, last;
     ngx_int_t                   self, entries[NGX_WS_STREAM_VARIANTS_MAX];
-    ngx_str_t                   app, name, base;
+    ngx_str_t                   base;
     ngx_uint_t                  j, k, m, n, bad, found;
     ngx_ws_stream_app_t        *a;
     ngx_ws_stream_entry_t      *e, *s;
@@ -145,13 +164,7 @@ ngx_ws_stream_group_align(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
         return;
     }
 
-    app.data = e->app;
-    app.len = e->app_len;
-    name.data = e->name;
-    name.len = e->name_len;
-
-    a = ngx_ws_stream_app_find(zone, &app);
-    self = ngx_ws_stream_group_member(a, &name, &base);
+    self = ngx_ws_stream_group_entry(zone, e, &a, &base);
 
     if (self == NGX_DECLINED) {
         ps->checked = ps->nkeys;
@@ -230,10 +243,10 @@ done:
     if (bad && !ps->align_warned) {
         ps->align_warned = 1;
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "ws_stream: the keyframes of \"%V/%V\" do not line up "
-                      "with those of the other renditions of \"%V\" (one at "
-                      "%uD ms has no match): give the encoder a fixed "
-                      "keyframe interval for all of them", &app, &name,
-                      &base, d);
+                      "ws_stream: the keyframes of \"%*s/%*s\" do not line "
+                      "up with those of the other renditions of \"%V\" (one "
+                      "at %uD ms has no match): give the encoder a fixed "
+                      "keyframe interval for all of them", e->app_len, e->app,
+                      e->name_len, e->name, &base, d);
     }
 }
