@@ -244,8 +244,6 @@ void ngx_ws_stream_janitor(ngx_ws_stream_zone_t *zone, ngx_log_t *log);
 ngx_int_t ngx_ws_stream_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app,
     ngx_str_t *name);
-ngx_int_t ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone,
-    ngx_str_t *app);
 ngx_ws_stream_app_t *ngx_ws_stream_app_find(ngx_ws_stream_zone_t *zone,
     ngx_str_t *app);
 

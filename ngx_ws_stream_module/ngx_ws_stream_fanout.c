@@ -427,10 +427,6 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why)
     v->need_key = !sync;
     v->skips++;
 
-    if (v->slot) {
-        v->slot->c.skips++;
-    }
-
     (void) ngx_atomic_fetch_add(&e->skips, 1);
 
     ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,

@@ -42,7 +42,7 @@ ngx_ws_stream_handler(ngx_http_request_t *r)
     c = r->connection;
 
     if (ngx_ws_stream_parse_uri(&r->uri, &app, &name) != NGX_OK
-        || ngx_ws_stream_app_known(wlcf->zone, &app) != NGX_OK)
+        || ngx_ws_stream_app_find(wlcf->zone, &app) == NULL)
     {
         return NGX_HTTP_NOT_FOUND;
     }
@@ -218,13 +218,6 @@ ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app, ngx_str_t *name)
     }
 
     return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_ws_stream_app_known(ngx_ws_stream_zone_t *zone, ngx_str_t *app)
-{
-    return ngx_ws_stream_app_find(zone, app) ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -17,6 +17,8 @@
 #include "ngx_ws_stream_viewer.h"
 
 
+static void ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot,
+    ws_stream_agg_t *delay, ws_stream_agg_t *latency);
 static ngx_int_t ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v,
     ngx_str_t *xff);
 
@@ -59,7 +61,6 @@ ngx_ws_stream_counts_add(ngx_ws_stream_counts_t *dst,
     dst->connections += src->connections;
     dst->sent_bytes += src->sent_bytes;
     dst->sent_messages += src->sent_messages;
-    dst->skips += src->skips;
     dst->reports += src->reports;
     dst->hls_requests += src->hls_requests;
     dst->hls_bytes += src->hls_bytes;
@@ -318,15 +319,25 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
             }
         }
 
-        (void) ngx_atomic_fetch_add(&slot->seq, 1);
-        ngx_memory_barrier();
-
-        slot->delay_now = delay;
-        slot->latency_now = latency;
-
-        ngx_memory_barrier();
-        (void) ngx_atomic_fetch_add(&slot->seq, 1);
+        ngx_ws_stream_slot_now(slot, &delay, &latency);
     }
+}
+
+
+/* a worker's "viewers now" of a stream, under the slot's sequence count */
+
+static void
+ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot, ws_stream_agg_t *delay,
+    ws_stream_agg_t *latency)
+{
+    (void) ngx_atomic_fetch_add(&slot->seq, 1);
+    ngx_memory_barrier();
+
+    slot->delay_now = *delay;
+    slot->latency_now = *latency;
+
+    ngx_memory_barrier();
+    (void) ngx_atomic_fetch_add(&slot->seq, 1);
 }
 
 
@@ -469,6 +480,7 @@ ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v, ngx_str_t *xff)
 void
 ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
 {
+    ws_stream_agg_t         none;
     ngx_ws_stream_zone_t   *zone;
     ngx_ws_stream_entry_t  *e;
     ngx_ws_stream_slot_t   *slot;
@@ -484,14 +496,8 @@ ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     if (slot && slot->websocket && --slot->websocket == 0) {
-        (void) ngx_atomic_fetch_add(&slot->seq, 1);
-        ngx_memory_barrier();
-
-        ws_stream_agg_reset(&slot->delay_now);
-        ws_stream_agg_reset(&slot->latency_now);
-
-        ngx_memory_barrier();
-        (void) ngx_atomic_fetch_add(&slot->seq, 1);
+        ws_stream_agg_reset(&none);
+        ngx_ws_stream_slot_now(slot, &none, &none);
     }
 
     if (v->rec) {

@@ -37,7 +37,6 @@ typedef struct {
     uint64_t                 connections;   /* WebSocket viewers made */
     uint64_t                 sent_bytes;
     uint64_t                 sent_messages;
-    uint64_t                 skips;
     uint64_t                 reports;
     uint64_t                 hls_requests;
     uint64_t                 hls_bytes;
