@@ -41,15 +41,15 @@ typedef struct {
 #define WS_STREAM_F_T           2
 #define WS_STREAM_F_STATE       3
 #define WS_STREAM_F_NUM         4       /* the report's numbers from here */
-#define WS_STREAM_F_N           14
-
-#define WS_STREAM_NUMS          (WS_STREAM_F_N - WS_STREAM_F_NUM)
+#define WS_STREAM_NUMS          10
+#define WS_STREAM_F_INDEX       14      /* rendition */
+#define WS_STREAM_F_N           15
 
 
 static const char  *ws_stream_json_fields[WS_STREAM_F_N] = {
     "type", "id", "t", "state",
     "latency", "buffer", "bitrate", "dropped", "decoded", "stalls",
-    "stall_ms", "startup_ms", "rate", "throughput"
+    "stall_ms", "startup_ms", "rate", "throughput", "index"
 };
 
 
@@ -102,6 +102,8 @@ static int ws_stream_json_double(ws_stream_json_value_t *v,
 static int ws_stream_json_ping(ws_stream_json_value_t *vals,
     unsigned present, ws_stream_client_msg_t *m);
 static int ws_stream_json_report(ws_stream_json_value_t *vals,
+    unsigned present, ws_stream_client_msg_t *m);
+static int ws_stream_json_rendition(ws_stream_json_value_t *vals,
     unsigned present, ws_stream_client_msg_t *m);
 static int ws_stream_json_error(ws_stream_client_msg_t *m,
     const char *error);
@@ -240,7 +242,33 @@ done:
         return ws_stream_json_report(vals, present, m);
     }
 
+    if (ws_stream_json_is(&value, "rendition")) {
+        m->type = WS_STREAM_MSG_RENDITION;
+        return ws_stream_json_rendition(vals, present, m);
+    }
+
     return ws_stream_json_error(m, "unknown type");
+}
+
+
+static int
+ws_stream_json_rendition(ws_stream_json_value_t *vals, unsigned present,
+    ws_stream_client_msg_t *m)
+{
+    double  d;
+
+    if (!(present & (1 << WS_STREAM_F_INDEX))
+        || ws_stream_json_double(&vals[WS_STREAM_F_INDEX], &d)
+           != WS_STREAM_OK
+        || d < -1 || d >= WS_STREAM_MSG_RENDITIONS
+        || d != (double) (int) d)
+    {
+        return ws_stream_json_error(m, "invalid rendition index");
+    }
+
+    m->index = (int) d;
+
+    return WS_STREAM_OK;
 }
 
 

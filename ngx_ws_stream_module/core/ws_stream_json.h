@@ -16,6 +16,9 @@
 
 #define WS_STREAM_MSG_PING      1
 #define WS_STREAM_MSG_REPORT    2
+#define WS_STREAM_MSG_RENDITION 3       /* pin one, or automatic again */
+
+#define WS_STREAM_MSG_RENDITIONS 8      /* indexes 0 .. 7 */
 
 #define WS_STREAM_STATE_LEN     16
 
@@ -42,6 +45,9 @@ typedef struct {
     double           rate;          /* playbackRate */
     double           throughput;    /* bits per second received */
     char             state[WS_STREAM_STATE_LEN];
+
+    /* rendition: 0 .. WS_STREAM_MSG_RENDITIONS - 1, or -1: automatic */
+    int              index;
 
     const char      *error;         /* set on WS_STREAM_ERROR */
 } ws_stream_client_msg_t;

@@ -170,6 +170,39 @@ ws_stream_ring_start(ws_stream_ring_t *ring,
 
 
 int
+ws_stream_ring_key_at(ws_stream_ring_t *ring, uint32_t dts,
+    ws_stream_cursor_t *cur)
+{
+    const uint8_t       *frame;
+    uint64_t             n, j, first;
+    ws_stream_rec_t      rec;
+    ws_stream_cursor_t   c;
+
+    n = ws_stream_load(&ring->nkeys);
+    first = (n > WS_STREAM_RING_KEYS) ? n - WS_STREAM_RING_KEYS : 0;
+
+    for (j = first; j < n; j++) {
+        c.pos = ws_stream_load(&ring->keys[j % WS_STREAM_RING_KEYS]);
+        c.seq = ws_stream_load(&ring->key_seq[j % WS_STREAM_RING_KEYS]);
+
+        /* a read checks that the record is intact and that its number
+         * is the entry's: a pair torn by the writer's reuse fails */
+
+        if (ws_stream_ring_read(ring, &c, &rec, &frame) != WS_STREAM_OK) {
+            continue;
+        }
+
+        if ((int32_t) (rec.dts - dts) >= 0) {
+            *cur = c;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
 ws_stream_ring_read(ws_stream_ring_t *ring,
     ws_stream_cursor_t *cur, ws_stream_rec_t *rec,
     const uint8_t **frame)

@@ -102,6 +102,15 @@ int ws_stream_ring_start(ws_stream_ring_t *ring,
     ws_stream_cursor_t *cur);
 
 /*
+ * Reader: the oldest sync point still safe to read whose record's dts is
+ * at or after dts (32-bit, modulo 2^32: a half range either side), for a
+ * reader that moves here from another ring on the same timeline; 0 if
+ * there is none yet.
+ */
+int ws_stream_ring_key_at(ws_stream_ring_t *ring, uint32_t dts,
+    ws_stream_cursor_t *cur);
+
+/*
  * Reader: the record at cur->pos.  WS_STREAM_OK: *rec is a copy of its
  * header, *frame points at its frame in the ring and cur->pos/seq are NOT
  * moved (call ws_stream_ring_next() once the frame is used);

@@ -493,10 +493,49 @@ test_json_errors(void)
 }
 
 
+/* a rendition request: pin 0 .. 7, or -1 for automatic */
+
+static void
+test_json_rendition(void)
+{
+    ws_stream_client_msg_t  m;
+
+    T(test_json_ok("{\"type\":\"rendition\",\"index\":2}")
+      && m.type == WS_STREAM_MSG_RENDITION && m.index == 2);
+    T(test_json_ok("{\"index\":-1,\"type\":\"rendition\"}")
+      && m.index == -1);
+    T(test_json_ok("{\"type\":\"rendition\",\"index\":0,\"x\":1}")
+      && m.index == 0);
+    T(test_json_ok("{\"type\":\"rendition\",\"index\":7}")
+      && m.index == 7);
+    T(test_json_ok("{\"type\":\"rendition\",\"index\":2e0}")
+      && m.index == 2);
+
+    T(test_json_err("{\"type\":\"rendition\"}")
+      && strcmp(m.error, "invalid rendition index") == 0);
+    T(test_json_err("{\"type\":\"rendition\",\"index\":8}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":-2}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":1.5}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":\"1\"}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":null}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":1e300}"));
+    T(test_json_err("{\"type\":\"rendition\",\"index\":1,"
+                    "\"index\":2}"));
+
+    /* a report or a ping with an index is still that */
+
+    T(test_json_ok("{\"type\":\"report\",\"index\":9}")
+      && m.type == WS_STREAM_MSG_REPORT);
+
+    test_json_truncate("{\"type\":\"rendition\",\"index\":-1}");
+}
+
+
 void
 test_json(void)
 {
     test_json_ping();
     test_json_report();
     test_json_errors();
+    test_json_rendition();
 }

@@ -336,9 +336,74 @@ test_ring_random(void)
 }
 
 
+/* a reader coming from another ring: the first keyframe at or after a
+ * dts, among the keyframes the index still has and the ring still holds */
+
+static void
+test_ring_key_at(void)
+{
+    uint8_t             *mem;
+    uint64_t             i;
+    ws_stream_ring_t     ring;
+    ws_stream_rec_t      rec;
+    const uint8_t       *frame;
+    ws_stream_cursor_t   cur;
+
+    mem = malloc(64 * 1024);
+    ws_stream_ring_init(&ring, mem, 64 * 1024);
+
+    T(ws_stream_ring_key_at(&ring, 0, &cur) == 0);
+
+    /* dts = seq * 33, a keyframe every 10th record */
+
+    for (i = 0; i < 25; i++) {
+        test_ring_put(&ring, 200, i % 10 == 0);
+    }
+
+    T(ws_stream_ring_key_at(&ring, 0, &cur) == 1 && cur.seq == 0);
+    T(ws_stream_ring_key_at(&ring, 1, &cur) == 1 && cur.seq == 10);
+    T(ws_stream_ring_key_at(&ring, 330, &cur) == 1 && cur.seq == 10);
+    T(ws_stream_ring_key_at(&ring, 331, &cur) == 1 && cur.seq == 20);
+    T(ws_stream_ring_key_at(&ring, 661, &cur) == 0);
+
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK);
+    T((rec.kind & WS_STREAM_FLAG_KEY) && rec.dts == 660);
+
+    /* a dts far after the ring (and one 2^31 before) finds nothing; one
+     * just before a wrap of the 32-bit clock finds the oldest */
+
+    T(ws_stream_ring_key_at(&ring, 0x7fffffff, &cur) == 0);
+    T(ws_stream_ring_key_at(&ring, 0xfffffff0, &cur) == 1 && cur.seq == 0);
+
+    /* overwritten keyframes are not offered: only what is safe to read */
+
+    for (i = 25; i < 2000; i++) {
+        test_ring_put(&ring, 200, i % 10 == 0);
+    }
+
+    T(ws_stream_ring_key_at(&ring, 0, &cur) == 1);
+    T(cur.pos >= ring.tail + ring.margin);
+    T(ws_stream_ring_read(&ring, &cur, &rec, &frame) == WS_STREAM_OK);
+    T((rec.kind & WS_STREAM_FLAG_KEY) && rec.seq % 10 == 0);
+    T(cur.seq > 2000 - 64 * 1024 / 232);
+
+    /* more keyframes than the index holds: the oldest indexed one */
+
+    for (i = 2000; i < 2200; i++) {
+        test_ring_put(&ring, 8, 1);
+    }
+
+    T(ws_stream_ring_key_at(&ring, 0, &cur) == 1);
+    T(cur.seq == 2200 - WS_STREAM_RING_KEYS);
+
+    free(mem);
+}
+
+
 void
 test_ring(void)
 {
+    test_ring_key_at();
     test_ring_basic();
     test_ring_wrap();
     test_ring_overrun();
