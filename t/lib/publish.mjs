@@ -26,9 +26,15 @@ export function startPublisher({ port, app = 'live', name, size = '640x360', rat
   }
   if (audio) args.push('-c:a', 'aac', '-b:a', '64k');
   args.push(...extra, '-f', 'flv', `rtmp://127.0.0.1:${port}/${app}/${name}`);
+  return spawnPublisher(args, { name });
+}
+
+// One ffmpeg with these arguments, as startPublisher returns it (`props`
+// added to the object), stopped by stop() or stopAllPublishers().
+export function spawnPublisher(args, props = {}) {
   const proc = spawn(FFMPEG, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const pub = {
-    proc, args, name, stderr: '',
+    proc, args, ...props, stderr: '',
     exited: null,
     get running() { return proc.exitCode === null && proc.signalCode === null; },
     async stop({ timeout = 5000 } = {}) {
