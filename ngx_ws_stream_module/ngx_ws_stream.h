@@ -20,6 +20,7 @@
 #include "ws_stream_core.h"
 #include "ws_stream_ring.h"
 #include "ws_stream_hls.h"
+#include "ws_stream_abr.h"
 
 
 #define NGX_WS_STREAM_PROTOCOL      "wsstream.1"
@@ -165,6 +166,11 @@ typedef struct {
 
 #define NGX_WS_STREAM_VARIANTS_MAX  8
 
+/* where a group viewer starts */
+#define NGX_WS_STREAM_ABR_START_TOP     0
+#define NGX_WS_STREAM_ABR_START_MIDDLE  1
+#define NGX_WS_STREAM_ABR_START_BOTTOM  2
+
 
 /* one per zone and cycle, in the cycle's memory */
 typedef struct {
@@ -202,6 +208,9 @@ typedef struct {
     ngx_array_t             *trusted;       /* ngx_cidr_t */
     ngx_msec_t               max_lag;       /* 0: only the ring bounds it */
     size_t                   send_lowat;    /* TCP_NOTSENT_LOWAT, 0: off */
+    ngx_flag_t               abr;           /* groups switch by themselves */
+    ngx_uint_t               abr_start;     /* NGX_WS_STREAM_ABR_START_* */
+    ws_stream_abr_conf_t     abr_conf;
 } ngx_ws_stream_loc_conf_t;
 
 
@@ -246,6 +255,10 @@ ngx_int_t ngx_ws_stream_parse_uri(ngx_str_t *uri, ngx_str_t *app,
     ngx_str_t *name);
 ngx_ws_stream_app_t *ngx_ws_stream_app_find(ngx_ws_stream_zone_t *zone,
     ngx_str_t *app);
+
+/* ngx_ws_stream_abr.c */
+char *ngx_ws_stream_abr_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_ws_stream_group.c */
 ngx_int_t ngx_ws_stream_group_member(ngx_ws_stream_app_t *a, ngx_str_t *name,

@@ -279,6 +279,28 @@ ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_vrec_t *v,
     ws_stream_json_uint(o, "lag_bytes", v->lag_bytes);
     ws_stream_json_uint(o, "lag_ms", v->lag_ms);
 
+    if (v->rendition >= 0) {
+        ws_stream_json_open(o, "rendition", 0);
+        ws_stream_json_uint(o, "index", (uint64_t) v->rendition);
+        ws_stream_json_bool(o, "auto", v->rendition_auto);
+        ws_stream_json_open(o, "switches", 0);
+        ws_stream_json_uint(o, "up", v->switches_up);
+        ws_stream_json_uint(o, "down", v->switches_down);
+        ws_stream_json_close(o, 0);
+
+        if (v->switch_reason[0]) {
+            ws_stream_json_cstr(o, "reason", v->switch_reason);
+
+        } else {
+            ws_stream_json_null(o, "reason");
+        }
+
+        ws_stream_json_close(o, 0);
+
+    } else {
+        ws_stream_json_null(o, "rendition");
+    }
+
     if (v->delay_known) {
         ws_stream_json_num(o, "send_delay_ms", v->delay_us / 1000.0, 1);
         ws_stream_json_num(o, "send_delay_max_ms", v->delay_max_us / 1000.0,

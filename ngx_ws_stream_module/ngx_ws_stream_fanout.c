@@ -131,6 +131,11 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
             goto again;
         }
 
+        if (rc == NGX_DECLINED) {
+            /* at a rendition's cut: the move is posted */
+            break;
+        }
+
         if (rc == NGX_DONE) {
             /* caught up; a retired ring is left for good */
             if (e->retired) {
@@ -159,7 +164,8 @@ again:
 
 /*
  * Sends a batch of records from the ring: NGX_OK (sent, try for more),
- * NGX_AGAIN (the socket is full), NGX_DONE (nothing new), NGX_ERROR.
+ * NGX_AGAIN (the socket is full), NGX_DONE (nothing new), NGX_DECLINED
+ * (a group viewer is at the cut of its move), NGX_ERROR.
  */
 
 static ngx_int_t
@@ -170,18 +176,27 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     size_t                   total, left, rest;
     ssize_t                  n;
     uint64_t                 start;
-    ngx_uint_t               k, nrec, track, tried;
+    ngx_uint_t               k, nrec, track, tried, main, gate, cut;
     ngx_chain_t             *cl;
     const uint8_t           *frame;
     ngx_connection_t        *c;
     ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
     ws_stream_ring_t    *ring;
     ngx_ws_stream_entry_t   *e;
+    ngx_ws_stream_group_t   *g;
     ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
 
     c = v->connection;
     e = &v->zone->sh->streams[v->stream];
     ring = &e->ring;
+
+    /* a group viewer that is being moved: the cut, and the target's
+     * audio that repeats what was sent */
+
+    g = v->group;
+    cut = (g && g->state >= NGX_WS_STREAM_SWITCH_HOLD);
+    gate = cut || (g && g->skip_audio);
+    main = e->has_video ? WS_STREAM_TRACK_VIDEO : WS_STREAM_TRACK_AUDIO;
 
     cur = v->cur;
     start = cur.pos;
@@ -211,6 +226,40 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         }
 
         track = rec.kind & WS_STREAM_TRACK_MASK;
+
+        if (gate && rec.type == WS_STREAM_REC_MEDIA
+            && !(rec.kind & WS_STREAM_FLAG_CONFIG))
+        {
+            if (cut && track == main
+                && (g->state == NGX_WS_STREAM_SWITCH_HOLD
+                    ? (rec.kind & WS_STREAM_FLAG_KEY)
+                    : (int32_t) (rec.dts - g->cut) >= 0))
+            {
+                if (nrec) {
+                    break;
+                }
+
+                v->cur = cur;
+                ngx_ws_stream_group_reached(v, &rec);
+                return NGX_DECLINED;
+            }
+
+            if (g->skip_audio && track == WS_STREAM_TRACK_AUDIO) {
+                if ((int32_t) (rec.dts - g->adts) <= 0) {
+                    ws_stream_ring_next(&cur, &rec);
+
+                    if (nrec == 0) {
+                        v->cur = cur;
+                        start = cur.pos;
+                    }
+
+                    continue;
+                }
+
+                g->skip_audio = 0;
+                gate = cut;
+            }
+        }
 
         if (rec.type == WS_STREAM_REC_NOTICE
             && rec.kind == NGX_WS_STREAM_NOTICE_ONLINE)
@@ -354,6 +403,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
     ngx_ws_stream_stats_sent(v, n, k, k ? recs[k - 1].ingest : 0);
 
+    if (g && k) {
+        ngx_ws_stream_group_sent(v, recs, k);
+    }
+
     return rc;
 
 torn:
@@ -426,6 +479,10 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why)
     v->cur = cur;
     v->need_key = !sync;
     v->skips++;
+
+    if (v->group) {
+        ngx_ws_stream_group_skipped(v);
+    }
 
     (void) ngx_atomic_fetch_add(&e->skips, 1);
 

@@ -32,6 +32,8 @@ enum {
     NGX_WS_STREAM_M_MISALIGNED,
     NGX_WS_STREAM_M_DROPPED,
     NGX_WS_STREAM_M_SKIPS,
+    NGX_WS_STREAM_M_SWITCH_UP,
+    NGX_WS_STREAM_M_SWITCH_DOWN,
     NGX_WS_STREAM_M_TORN,
     NGX_WS_STREAM_M_HLS_REQUESTS,
     NGX_WS_STREAM_M_REPORTS,
@@ -107,6 +109,12 @@ static ngx_ws_stream_metric_t  ngx_ws_stream_metrics[] = {
     { "ws_stream_skips_total", "counter",
       "slow viewers moved ahead to the newest keyframe", NULL, NULL,
       NGX_WS_STREAM_M_SKIPS },
+
+    { "ws_stream_rendition_switches_total", "counter",
+      "group viewers moved to this rendition, from a lower one (up) or a "
+      "higher one (down)", "direction", "up", NGX_WS_STREAM_M_SWITCH_UP },
+    { "ws_stream_rendition_switches_total", NULL, NULL,
+      "direction", "down", NGX_WS_STREAM_M_SWITCH_DOWN },
 
     { "ws_stream_torn_closes_total", "counter",
       "viewers closed because their data was overwritten while sent",
@@ -263,6 +271,12 @@ ngx_ws_stream_metric_value(ngx_ws_stream_snap_t *s, ngx_uint_t what,
 
     case NGX_WS_STREAM_M_SKIPS:
         return s->skips;
+
+    case NGX_WS_STREAM_M_SWITCH_UP:
+        return s->c.switches_up;
+
+    case NGX_WS_STREAM_M_SWITCH_DOWN:
+        return s->c.switches_down;
 
     case NGX_WS_STREAM_M_TORN:
         return s->torn;

@@ -93,6 +93,13 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       offsetof(ngx_ws_stream_loc_conf_t, send_lowat),
       NULL },
 
+    { ngx_string("ws_stream_abr"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_ws_stream_abr_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_stream_trusted_proxy"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_ws_stream_trusted_proxy,
@@ -203,6 +210,7 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
     wlcf->max_lag = NGX_CONF_UNSET_MSEC;
     wlcf->send_lowat = NGX_CONF_UNSET_SIZE;
     wlcf->trusted = NGX_CONF_UNSET_PTR;
+    wlcf->abr = NGX_CONF_UNSET;
 
     wlcf->enable = NGX_CONF_UNSET;
     wlcf->max_message = NGX_CONF_UNSET_SIZE;
@@ -228,6 +236,17 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->trusted, prev->trusted, NULL);
     ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 2000);
     ngx_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 65536);
+
+    if (conf->abr == NGX_CONF_UNSET) {
+        if (prev->abr == NGX_CONF_UNSET) {
+            prev->abr = 1;
+            ws_stream_abr_conf_default(&prev->abr_conf);
+        }
+
+        conf->abr = prev->abr;
+        conf->abr_start = prev->abr_start;
+        conf->abr_conf = prev->abr_conf;
+    }
 
     if (!conf->enable || conf->zone) {
         return NGX_CONF_OK;

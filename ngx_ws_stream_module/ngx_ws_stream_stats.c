@@ -64,6 +64,8 @@ ngx_ws_stream_counts_add(ngx_ws_stream_counts_t *dst,
     dst->reports += src->reports;
     dst->hls_requests += src->hls_requests;
     dst->hls_bytes += src->hls_bytes;
+    dst->switches_up += src->switches_up;
+    dst->switches_down += src->switches_down;
     ws_stream_hist_merge(&dst->latency, &src->latency);
     ws_stream_hist_merge(&dst->delay, &src->delay);
 }
@@ -391,6 +393,7 @@ ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v)
     }
 
     if (rec) {
+        rec->rendition = -1;
         rec->id = ngx_atomic_fetch_add(&zone->sh->viewer_id, 1) + 1;
         rec->pid = ngx_pid;
         rec->proc = zone->proc;
@@ -515,6 +518,61 @@ ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
 
 /* a client report: into the histogram and the viewer's record */
 
+/*
+ * A group viewer moves to the rendition of entry to: it is one viewer of
+ * that stream from now on, in its count and its list, and a switch (up or
+ * down) there.
+ */
+
+void
+ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
+    ngx_uint_t up)
+{
+    ws_stream_agg_t         none;
+    ngx_ws_stream_zone_t   *zone;
+    ngx_ws_stream_entry_t  *e, *te;
+    ngx_ws_stream_slot_t   *slot;
+
+    zone = v->zone;
+    e = &zone->sh->streams[v->stream];
+    te = &zone->sh->streams[to];
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    slot = v->slot;
+
+    if (slot && slot->websocket && --slot->websocket == 0) {
+        ws_stream_agg_reset(&none);
+        ngx_ws_stream_slot_now(slot, &none, &none);
+    }
+
+    slot = ngx_ws_stream_slot_locked(zone, te);
+
+    if (slot) {
+        slot->websocket++;
+
+        if (up) {
+            slot->c.switches_up++;
+
+        } else {
+            slot->c.switches_down++;
+        }
+    }
+
+    if (v->rec) {
+        ngx_queue_remove(&v->rec->queue);
+        e->stats.nvrecs--;
+
+        ngx_queue_insert_tail(&te->stats.vrecs, &v->rec->queue);
+        te->stats.nvrecs++;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    v->slot = slot;
+}
+
+
 void
 ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
     ws_stream_client_msg_t *m)
@@ -570,8 +628,9 @@ void
 ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     ws_stream_agg_t *latency)
 {
-    uint64_t                 now, lag, unsent, bps, dt;
+    uint64_t                 now, lag, lag_ms, unsent, bps, dt, rate;
     socklen_t                len;
+    ngx_ws_stream_group_t   *g;
     ngx_ws_stream_tcp_info_t ti;
     ngx_ws_stream_vrec_t    *rec;
     ngx_ws_stream_entry_t   *e;
@@ -597,24 +656,27 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
 
     rec = v->rec;
 
-    if (rec == NULL) {
-        v->delay_n = 0;
-        v->delay_sum = 0;
-        v->delay_max = 0;
-        return;
+    if (rec) {
+        rec->sent_bytes = v->sent;
+        rec->sent_messages = v->messages;
+        rec->skips = v->skips;
+
+        rec->delay_known = (v->delay_n != 0);
+        rec->delay_us = v->delay_n ? (uint32_t) (v->delay_sum / v->delay_n)
+                                   : 0;
+        rec->delay_max_us = v->delay_max;
     }
-
-    rec->sent_bytes = v->sent;
-    rec->sent_messages = v->messages;
-    rec->skips = v->skips;
-
-    rec->delay_known = (v->delay_n != 0);
-    rec->delay_us = v->delay_n ? (uint32_t) (v->delay_sum / v->delay_n) : 0;
-    rec->delay_max_us = v->delay_max;
 
     v->delay_n = 0;
     v->delay_sum = 0;
     v->delay_max = 0;
+
+    /* the rest is TCP's view and the backlog: for the API and for the
+     * decisions of a group viewer */
+
+    if (rec == NULL && v->group == NULL) {
+        return;
+    }
 
     ngx_memzero(&ti, sizeof(ti));
     len = sizeof(ti);
@@ -626,24 +688,24 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     }
 
     unsent = 0;
+    rate = 0;
 
     if (len >= offsetof(ngx_ws_stream_tcp_info_t, delivery_rate)
                + sizeof(ti.delivery_rate))
     {
-        rec->rate_bps = ti.delivery_rate * 8;
+        rate = ti.delivery_rate * 8;
         unsent = ti.notsent_bytes;
 
         dt = ngx_current_msec - v->acked_at;
 
         if (dt >= 500 && ti.bytes_acked >= v->acked) {
-            rec->acked_bps = (ti.bytes_acked - v->acked) * 8000 / dt;
+            if (rec) {
+                rec->acked_bps = (ti.bytes_acked - v->acked) * 8000 / dt;
+            }
+
             v->acked = ti.bytes_acked;
             v->acked_at = ngx_current_msec;
         }
-    }
-
-    if (len >= offsetof(struct tcp_info, tcpi_rttvar)) {
-        rec->rtt_us = ti.base.tcpi_rtt;
     }
 
     e = &v->zone->sh->streams[v->stream];
@@ -655,13 +717,40 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
         lag += ws_stream_ring_head(&e->ring) - v->cur.pos;
     }
 
-    rec->lag_bytes = lag;
-
     bps = ws_stream_rate_bps(&ps->vrate, now, WS_STREAM_RATE_WINDOW)
           + ws_stream_rate_bps(&ps->arate, now, WS_STREAM_RATE_WINDOW);
 
-    rec->lag_ms = (uint32_t) ((ps->last_ingest > v->last_ingest
-                               && v->last_ingest
-                               ? ps->last_ingest - v->last_ingest : 0)
-                              + (bps ? unsent * 8000 / bps : 0));
+    lag_ms = (ps->last_ingest > v->last_ingest && v->last_ingest
+              ? ps->last_ingest - v->last_ingest : 0)
+             + (bps ? unsent * 8000 / bps : 0);
+
+    g = v->group;
+
+    if (g) {
+        ngx_ws_stream_group_tick(v, lag_ms, rate);
+    }
+
+    if (rec == NULL) {
+        return;
+    }
+
+    rec->rate_bps = rate;
+    rec->lag_bytes = lag;
+    rec->lag_ms = (uint32_t) ngx_min(lag_ms, UINT32_MAX);
+
+    if (len >= offsetof(struct tcp_info, tcpi_rttvar)) {
+        rec->rtt_us = ti.base.tcpi_rtt;
+    }
+
+    if (g) {
+        rec->rendition = (int8_t) g->index;
+        rec->rendition_auto = !g->abr.pinned;
+        rec->switches_up = (uint32_t) g->up;
+        rec->switches_down = (uint32_t) g->down;
+
+        if (g->reason) {
+            ngx_cpystrn((u_char *) rec->switch_reason, (u_char *) g->reason,
+                        sizeof(rec->switch_reason));
+        }
+    }
 }

@@ -40,6 +40,8 @@ typedef struct {
     uint64_t                 reports;
     uint64_t                 hls_requests;
     uint64_t                 hls_bytes;
+    uint64_t                 switches_up;   /* group viewers moved here */
+    uint64_t                 switches_down;
     ws_stream_hist_t         latency;       /* client reports */
     ws_stream_hist_t         delay;         /* ingest -> socket */
 } ngx_ws_stream_counts_t;
@@ -122,6 +124,13 @@ typedef struct {
     uint32_t                 delay_us;      /* mean of the last second */
     uint32_t                 delay_max_us;
     unsigned                 delay_known:1;
+
+    /* a group viewer's rendition; index -1: a plain stream */
+    int8_t                   rendition;
+    uint8_t                  rendition_auto;
+    uint32_t                 switches_up;
+    uint32_t                 switches_down;
+    char                     switch_reason[16];  /* of the newest */
 
     /* the newest client report; fields not sent are -1 */
     uint64_t                 report_at;     /* wall clock ms, 0: none */

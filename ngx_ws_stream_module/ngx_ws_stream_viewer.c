@@ -59,17 +59,25 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     v->parser.max = wlcf->max_message;
     ws_stream_ws_parser_init(&v->parser);
 
-    stream = ngx_ws_stream_entry_get(wlcf->zone, app, name, c->log);
+    v->request = r;
+    v->connection = c;
+    v->zone = wlcf->zone;
+    v->conf = wlcf;
+
+    /* a rendition group starts on one of its renditions */
+
+    stream = ngx_ws_stream_group_start(v, app, name);
+
+    if (stream == NGX_DECLINED) {
+        stream = ngx_ws_stream_entry_get(wlcf->zone, app, name, c->log);
+    }
+
     if (stream < 0) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     ngx_http_set_ctx(r, v, ngx_ws_stream_module);
 
-    v->request = r;
-    v->connection = c;
-    v->zone = wlcf->zone;
-    v->conf = wlcf;
     v->stream = stream;
 
     v->waiter.wake = ngx_ws_stream_viewer_wake;
@@ -167,6 +175,7 @@ ngx_ws_stream_viewer_cleanup(void *data)
 {
     ngx_ws_stream_viewer_t *v = data;
 
+    ngx_ws_stream_group_cleanup(v);
     ngx_ws_stream_leave_ring(v);
 
     ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);
@@ -192,7 +201,7 @@ void
 ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
 {
     int                     sync;
-    u_char                  hello[1536], app[6 * NGX_WS_STREAM_APP_LEN];
+    u_char                  hello[4096], app[6 * NGX_WS_STREAM_APP_LEN];
     u_char                  name[6 * NGX_WS_STREAM_NAME_LEN], *p;
     size_t                  app_len, name_len;
     ngx_uint_t              k, online, attach;
@@ -209,17 +218,34 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
         name_len = (u_char *) ngx_escape_json(name, e->name, e->name_len)
                    - name;
 
+        if (v->group) {
+            /* the group's name, as the viewer asked for it */
+            name_len = (u_char *) ngx_escape_json(name, v->group->base.data,
+                                                  v->group->base.len)
+                       - name;
+        }
+
         p = ngx_snprintf(hello, sizeof(hello),
                          "{\"type\":\"hello\",\"version\":1,"
                          "\"app\":\"%*s\",\"stream\":\"%*s\","
-                         "\"online\":%s,\"server_time\":%.3f}",
+                         "\"online\":%s,\"server_time\":%.3f",
                          app_len, app, name_len, name,
                          e->pub == NGX_WS_STREAM_PUB_ONLINE ? "true"
                                                             : "false",
                          ngx_ws_stream_clock());
 
+        if (v->group) {
+            p = ngx_ws_stream_group_hello(v, p, hello + sizeof(hello) - 1);
+        }
+
+        *p++ = '}';
+
         (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, hello,
                                    p - hello, 0);
+
+        if (v->group) {
+            ngx_ws_stream_group_notice(v, -1, "start", 0);
+        }
 
         if (e->pub != NGX_WS_STREAM_PUB_ONLINE) {
             (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT,
@@ -452,6 +478,25 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ws_stream_ws_msg_t *msg)
 
     if (m.type == WS_STREAM_MSG_REPORT) {
         ngx_ws_stream_stats_report(v, &m);
+
+        if (v->group) {
+            ngx_ws_stream_group_report(v, &m);
+        }
+
+        return NGX_OK;
+    }
+
+    if (m.type == WS_STREAM_MSG_RENDITION) {
+        if (ngx_ws_stream_group_pin(v, m.index) != NGX_OK) {
+            ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
+                          "ws_stream: client message: no rendition %d",
+                          m.index);
+            ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_INVALID,
+                                         "invalid message");
+            return NGX_DONE;
+        }
+
+        ngx_ws_stream_send(v);
         return NGX_OK;
     }
 

@@ -18,6 +18,7 @@
 #include "ngx_ws_stream.h"
 #include "ws_stream_ws.h"
 #include "ws_stream_json.h"
+#include "ws_stream_abr.h"
 
 
 #define NGX_WS_STREAM_BATCH       16            /* records per send */
@@ -25,6 +26,78 @@
 #define NGX_WS_STREAM_RECV        4096
 #define NGX_WS_STREAM_CTL_MAX     (64 * 1024)   /* queued control bytes */
 #define NGX_WS_STREAM_LINGER      2000
+
+
+#define NGX_WS_STREAM_CAP_SAMPLES 4             /* s of delivery rates */
+
+/* where a group viewer's move to another rendition is */
+#define NGX_WS_STREAM_SWITCH_NONE 0
+#define NGX_WS_STREAM_SWITCH_WAIT 1             /* for a keyframe of the
+                                                   target after what was
+                                                   sent */
+#define NGX_WS_STREAM_SWITCH_HOLD 2             /* it is not there yet:
+                                                   the current rendition
+                                                   waits at its next
+                                                   keyframe */
+#define NGX_WS_STREAM_SWITCH_CUT  3             /* it is there: sending
+                                                   the current rendition
+                                                   up to its time */
+
+
+/*
+ * A viewer of a rendition group (ngx_ws_stream_abr.c); NULL for a viewer
+ * of a plain stream, which pays one test per batch for it.
+ */
+
+typedef struct {
+    ngx_ws_stream_app_t         *app;
+    ngx_str_t                    base;
+    ngx_uint_t                   n;
+    ngx_str_t                    names[NGX_WS_STREAM_VARIANTS_MAX];
+    ngx_str_t                    json[NGX_WS_STREAM_VARIANTS_MAX];  /* the
+                                                   names, escaped */
+    ngx_int_t                    entries[NGX_WS_STREAM_VARIANTS_MAX];
+    ngx_msec_t                   refind_at;
+
+    ws_stream_abr_t              abr;
+    ws_stream_abr_signal_t       sig;           /* the newest */
+    uint64_t                     cap[NGX_WS_STREAM_CAP_SAMPLES];
+    ngx_uint_t                   ncap;
+
+    ngx_uint_t                   index;         /* being sent */
+    ngx_uint_t                   want;          /* decided */
+    ngx_uint_t                   why;           /* its reason */
+
+    /* the move: the target's entry (held), waiting on it */
+    ngx_uint_t                   state;         /* NGX_WS_STREAM_SWITCH_* */
+    ngx_uint_t                   to;
+    ngx_int_t                    target;
+    ngx_ws_stream_waiter_t       waiter;
+    ws_stream_cursor_t           key;
+    uint32_t                     cut;           /* the keyframe's dts */
+    uint32_t                     held_dts;      /* HOLD: where */
+    ngx_msec_t                   held_at;       /* ... since when */
+    ngx_event_t                  event;         /* moves are made here,
+                                                   outside any wake-up */
+
+    /* the newest frames sent */
+    uint32_t                     vdts;          /* of the main track */
+    uint32_t                     adts;          /* of audio beside video */
+
+    uint64_t                     up;
+    uint64_t                     down;
+    const char                  *reason;        /* of the last move */
+
+    unsigned                     vknown:1;
+    unsigned                     aknown:1;
+    unsigned                     at_cut:1;
+    unsigned                     held:1;
+    unsigned                     skip_audio:1;  /* the target's audio up to
+                                                   adts was sent already */
+    unsigned                     jump:1;        /* the move cannot keep
+                                                   the dts going on */
+    unsigned                     timeline_warned:1;
+} ngx_ws_stream_group_t;
 
 
 struct ngx_ws_stream_viewer_s {
@@ -36,6 +109,7 @@ struct ngx_ws_stream_viewer_s {
     ngx_uint_t                   stream;
 
     ws_stream_cursor_t       cur;
+    ngx_ws_stream_group_t       *group;
 
     /* whole frames, and the rest of a ring frame the socket took part of */
     u_char                      *out;
@@ -156,9 +230,35 @@ ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
 ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,
     const u_char *data, size_t len);
 
+/* ngx_ws_stream_abr.c */
+ngx_int_t ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v,
+    ngx_str_t *app, ngx_str_t *name);
+u_char *ngx_ws_stream_group_hello(ngx_ws_stream_viewer_t *v, u_char *p,
+    u_char *last);
+void ngx_ws_stream_group_notice(ngx_ws_stream_viewer_t *v,
+    ngx_int_t from, const char *reason, ngx_uint_t continuous);
+void ngx_ws_stream_group_tick(ngx_ws_stream_viewer_t *v, uint64_t lag_ms,
+    uint64_t rate_bps);
+void ngx_ws_stream_group_report(ngx_ws_stream_viewer_t *v,
+    ws_stream_client_msg_t *m);
+ngx_int_t ngx_ws_stream_group_pin(ngx_ws_stream_viewer_t *v, int index);
+
+/* ngx_ws_stream_switch.c */
+void ngx_ws_stream_switch_post(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_switch_wake(ngx_ws_stream_waiter_t *w);
+void ngx_ws_stream_switch_handler(ngx_event_t *ev);
+void ngx_ws_stream_group_sent(ngx_ws_stream_viewer_t *v,
+    ws_stream_rec_t *recs, ngx_uint_t n);
+void ngx_ws_stream_group_skipped(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_group_reached(ngx_ws_stream_viewer_t *v,
+    ws_stream_rec_t *rec);
+void ngx_ws_stream_group_cleanup(ngx_ws_stream_viewer_t *v);
+
 /* ngx_ws_stream_stats.c */
 void ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
+    ngx_uint_t up);
 void ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
     ws_stream_client_msg_t *m);
 void ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w,
