@@ -215,6 +215,15 @@ export class Timeline {
   }
 
   /**
+   * Move the mapping of the dts to come by `ms` (a rendition switch whose keyframes
+   * have another composition offset: presentation, not decode time, goes on).
+   * @param {number} ms
+   */
+  shift(ms) {
+    if (this.epoch) this.epoch.start += ms;
+  }
+
+  /**
    * Timeline dts of a sample, and the track's end moved past it (`dur` ms).
    * @returns {number|null|'back'} ms; null: drop it; 'back': timestamps went back, restart at a keyframe
    */

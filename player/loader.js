@@ -59,7 +59,8 @@ const REPORT_NUMBERS = [
 
 /**
  * WebSocket loader.
- * Events: 'open', 'hello'(json), 'notice'(json), 'config'({track,dts,payload}),
+ * Events: 'open', 'hello'(json), 'notice'(json: offline, online, skipped),
+ * 'rendition'(json: the rendition notice of a group viewer), 'config'({track,dts,payload}),
  * 'media'({track,key,dts,cts,ingest,payload}), 'close'({code,reason,willReconnect}),
  * 'error'(WsStreamError), 'clock'({offset,rtt}).
  */
@@ -112,6 +113,17 @@ export class WsLoader extends Emitter {
     }
     if (typeof obj.state === 'string' && /^[a-z_]{1,15}$/.test(obj.state)) msg.state = obj.state;
     return this._send(msg);
+  }
+
+  /**
+   * Ask for a rendition of a group stream (docs/protocol.md): index >= 0 pins it,
+   * -1 returns to automatic. Only for a group viewer (hello had renditions): another
+   * server closes the connection on a message type it does not know.
+   * @param {number} index
+   * @returns {boolean} whether it was sent
+   */
+  rendition(index) {
+    return this._send({ type: 'rendition', index });
   }
 
   /** Close for good (no reconnect). */
@@ -248,6 +260,7 @@ export class WsLoader extends Emitter {
           break;
         case 'pong': this._onPong(msg); break;
         case 'offline': case 'online': case 'skipped': this.emit('notice', msg); break;
+        case 'rendition': this.emit('rendition', msg); break;
         default: break;   // unknown types are ignored (protocol.md)
       }
       return;

@@ -11,6 +11,7 @@ import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from '
 import { LatencyController, Timeline } from './latency.js';
 import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from './hls-mode.js';
 import { RateMeter, BitrateMeter, PlaybackMeter } from './meters.js';
+import { Renditions } from './renditions.js';
 
 export { hlsUrlFor };
 
@@ -31,8 +32,9 @@ const clamp = (x, lo, hi) => Math.min(Math.max(x, lo), hi);
 
 /**
  * Events: 'state'(state), 'stats'({latency, buffer, bitrate, throughput, droppedFrames,
- * decodedFrames, state, offset, rate, stalls, stallTime, startupTime}), 'error'(WsStreamError),
- * 'muted'(true when autoplay forced mute).
+ * decodedFrames, state, offset, rate, stalls, stallTime, startupTime, rendition, switches}),
+ * 'error'(WsStreamError), 'muted'(true when autoplay forced mute),
+ * 'rendition'({index, from, reason, auto, name, bitrate, width, height}) on a group stream.
  */
 export class WsStreamPlayer extends Emitter {
   /**
@@ -50,6 +52,7 @@ export class WsStreamPlayer extends Emitter {
     this.mode = null;            // 'mse' | 'hls' (native) | 'hls.js'
     this.lastStats = null;
     this.meter = new PlaybackMeter();   // stalls, stall time, startup time
+    this._rend = new Renditions();      // rendition group: list, current, pin, switches
     this._timers = [];
     this._listeners = [];
     Promise.resolve().then(() => this._start());
@@ -60,6 +63,26 @@ export class WsStreamPlayer extends Emitter {
 
   /** @returns {number} times playback went from playing to buffering */
   get stalls() { return this.meter.stalls; }
+
+  /** @returns {object[]} the renditions of a group stream (hello, updated by rendition notices); [] for a plain stream */
+  get renditions() { return this._rend.list; }
+
+  /** @returns {number} index of the rendition being sent, -1 when none (plain stream, before the notice) */
+  get rendition() { return this._rend.index; }
+
+  /** @returns {boolean} whether the server chooses the rendition (false when pinned and on a plain stream) */
+  get auto() { return this._rend.auto; }
+
+  /**
+   * Pin a rendition of a group stream (index into `renditions`), or -1 for automatic.
+   * The server moves at a keyframe and says so with a 'rendition' event; the pin
+   * is sent again after a reconnect. No-op on a plain stream and in HLS mode.
+   * @param {number} index
+   * @throws {RangeError} not an integer from -1 to renditions.length - 1
+   */
+  setRendition(index) {
+    if (this._rend.request(index) && this.loader) this.loader.rendition(index);
+  }
 
   _setState(s, at) {
     if (this.state === s || this.state === 'destroyed') return;
@@ -186,6 +209,8 @@ export class WsStreamPlayer extends Emitter {
     this.timeline = new Timeline();
     this.discontinuity = true;   // the next media starts at a keyframe
     this.rejoin = false;         // ... after a reconnect, maybe to the same publisher
+    this._switched = false;      // moved to another rendition: its first keyframe not placed yet
+    this._keyCts = null;         // composition offset (ms) of the last video keyframe placed
     this.started = false;
     this.recoveries = [];
     this._unsupported = new Set();
@@ -199,13 +224,20 @@ export class WsStreamPlayer extends Emitter {
 
     const l = this.loader = new WsLoader(this.url, { reconnect: this.opts.reconnect });
     this._throughput.sample(0);
-    l.on('hello', (m) => { this.discontinuity = true; this._setState(m.online ? 'buffering' : 'offline'); });
+    l.on('hello', (m) => {
+      this.discontinuity = true;
+      const pin = this._rend.hello(m);
+      if (pin !== null) l.rendition(pin);   // a reconnect of a viewer that pinned
+      this._setState(m.online ? 'buffering' : 'offline');
+    });
     l.on('notice', (m) => this._onNotice(m));
+    l.on('rendition', (m) => this._onRendition(m));
     l.on('config', (m) => this._onConfigMsg(m));
     l.on('media', (m) => this._onMedia(m));
     l.on('close', (c) => {
       this._flush();
       this.meter.lost();
+      this._rend.lost();
       this.discontinuity = this.rejoin = true;
       if (c.willReconnect) this._setState('reconnecting');
     });
@@ -227,6 +259,18 @@ export class WsStreamPlayer extends Emitter {
     this.rejoin = false;
     if (m.type === 'offline') this._setState('offline');
     else if (m.type === 'online') this._setState('buffering');
+  }
+
+  // A move to another rendition of the group: its configuration and media from a
+  // keyframe follow, on the same timeline (no discontinuity), except after a skip or a
+  // jump between renditions that share no timeline ("continuous": false). The first
+  // notice of a connection follows hello, which already made a discontinuity.
+  _onRendition(m) {
+    const e = this._rend.notice(m);
+    if (!e) return;
+    if (e.from >= 0 && (e.reason === 'skip' || m.continuous === false)) this._onNotice(m);
+    else if (e.from >= 0 && e.index !== e.from) this._switched = true;
+    this.emit('rendition', e);
   }
 
   _demux(track, payload) {
@@ -253,7 +297,11 @@ export class WsStreamPlayer extends Emitter {
     const had = this.configs[track];
     this.configs[track] = config;
     this.rejoin = false;           // another configuration: not the stream we had
-    if (this.phase !== 'ready') return;
+    if (this.phase !== 'ready') {
+      // MSE not open yet: queued frames of the previous configuration go (the new one starts at a keyframe)
+      if (had) this.queue = this.queue.filter(([t]) => t !== track);
+      return;
+    }
     if (!this.mse.has(track)) return;   // a track that appeared late is not played
     this._flush(track);
     const mime = mimeFor(track, config);
@@ -284,13 +332,21 @@ export class WsStreamPlayer extends Emitter {
       if (this.configs.video && !(track === 'video' && key)) return;
       this._flush();
       if (tl.begin(m.dts, this.rejoin)) this.remuxer.reset();
-      this.discontinuity = this.rejoin = false;
+      this.discontinuity = this.rejoin = this._switched = false;
+    }
+    const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
+    if (track === 'video' && key) {
+      // The server keeps the dts continuous across a switch. A rendition with other
+      // B-frames has another composition offset: keep the presentation continuous instead
+      // (a gap or an overlap there stops Chromium's video), moving audio and video alike.
+      if (this._switched && this._keyCts !== null) tl.shift(this._keyCts - cts);
+      this._switched = false;
+      this._keyCts = cts;
     }
     const a = this.configs.audio;
     const dts = tl.place(track, m.dts, track === 'audio' ? (a.kind === 'mp3' ? 1152 : 1024) * 1000 / (a.sampleRate || 44100) : null);
     if (dts === 'back') { this.discontinuity = true; return; }   // timestamps went back: wait for a keyframe
     if (dts === null) return;
-    const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
     const pts = (dts + cts) / 1000, main = track === 'video' || !this.configs.video;
     if (main) {
       this.latency.map.add(pts, m.ingest);
@@ -479,6 +535,7 @@ export class WsStreamPlayer extends Emitter {
       decodedFrames: q ? q.totalVideoFrames : null,
       state: this.state, offset, rate: v.playbackRate, stalls: meter.stalls,
       stallTime: Math.round(meter.stallTime), startupTime: round(meter.startup),
+      rendition: this._rend.index, switches: { ...this._rend.switches },
     };
   }
 

@@ -37,3 +37,21 @@ export function readFlvTags(file) {
 export function smallFlvTags() {
   return readFlvTags(new Uint8Array(readFileSync(fixturePath('small.flv'))));
 }
+
+/**
+ * A protocol v1 binary message (docs/protocol.md) of an FLV tag ({type, timestamp, body}),
+ * ingested at `ingest` (server ms); AVC/AAC sequence headers get the CONFIG flag.
+ */
+export function mediaMessage(tag, ingest) {
+  const track = tag.type === 9 ? 1 : 2;
+  const key = tag.type === 9 && tag.body[0] >> 4 === 1;
+  const config = tag.body[1] === 0;
+  const m = new Uint8Array(14 + tag.body.length);
+  const dv = new DataView(m.buffer);
+  m[0] = track | (key ? 0x10 : 0) | (config ? 0x20 : 0);
+  dv.setUint32(1, tag.timestamp);
+  dv.setUint16(8, Math.floor(ingest / 2 ** 32));
+  dv.setUint32(10, ingest % 2 ** 32);
+  m.set(tag.body, 14);
+  return m;
+}

@@ -7,87 +7,18 @@ import assert from 'node:assert/strict';
 import { WsStreamPlayer } from '../ws-stream-player.js';
 import { WsLoader } from '../loader.js';
 import { demuxVideo, demuxAudio } from '../flv-demux.js';
-import { smallFlvTags } from './flv-file.mjs';
-import { FakeVideo, ranges, tick, sleep, until, collect } from './fakes.mjs';
-
-class FakeWebSocket {
-  static made = [];
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = 0;
-    this.sent = [];
-    FakeWebSocket.made.push(this);
-  }
-  send(s) { this.sent.push(JSON.parse(s)); }
-  close() { this.readyState = 3; }
-  open() { this.readyState = 1; this.onopen(); }
-  text(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
-  binary(bytes) { this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }); }
-  drop() { this.readyState = 3; this.onclose({ code: 1006, reason: '' }); }
-  get reports() { return this.sent.filter((m) => m.type === 'report'); }
-}
-
-class FakeSourceBuffer extends EventTarget {
-  constructor() { super(); this.updating = false; this.buffered = ranges(); this.appends = 0; }
-  appendBuffer() {
-    this.updating = true;
-    setTimeout(() => { this.updating = false; this.appends++; this.dispatchEvent(new Event('updateend')); });
-  }
-  remove() {}
-}
-
-class FakeMediaSource extends EventTarget {
-  static isTypeSupported() { return true; }
-  constructor() {
-    super();
-    this.readyState = 'closed';
-    setTimeout(() => { this.readyState = 'open'; this.dispatchEvent(new Event('sourceopen')); });
-  }
-  addSourceBuffer() { return new FakeSourceBuffer(); }
-  endOfStream() { this.readyState = 'ended'; }
-}
-
-// globals the player needs on the MSE path, put back after each test
-function installFakes(t) {
-  const saved = { self: globalThis.self, WebSocket: globalThis.WebSocket, create: URL.createObjectURL, revoke: URL.revokeObjectURL };
-  globalThis.self = { MediaSource: FakeMediaSource };
-  globalThis.WebSocket = FakeWebSocket;
-  URL.createObjectURL = () => 'blob:fake';
-  URL.revokeObjectURL = () => {};
-  FakeWebSocket.made = [];
-  t.after(() => {
-    globalThis.self = saved.self;
-    globalThis.WebSocket = saved.WebSocket;
-    URL.createObjectURL = saved.create;
-    URL.revokeObjectURL = saved.revoke;
-  });
-}
+import { smallFlvTags, mediaMessage } from './flv-file.mjs';
+import { FakeVideo, FakeWebSocket, installFakes, ranges, tick, sleep, until, collect } from './fakes.mjs';
 
 const tags = smallFlvTags().filter((x) => x.type === 8 || x.type === 9);
 const LAST_DTS = tags.at(-1).timestamp;
-
-/** A protocol v1 binary message of an FLV tag, ingested `ingest` (server ms). */
-function message(tag, ingest) {
-  const track = tag.type === 9 ? 1 : 2;
-  const key = tag.type === 9 && tag.body[0] >> 4 === 1;
-  const config = tag.body[1] === 0;
-  const m = new Uint8Array(14 + tag.body.length);
-  const dv = new DataView(m.buffer);
-  m[0] = track | (key ? 0x10 : 0) | (config ? 0x20 : 0);
-  dv.setUint32(1, tag.timestamp);
-  dv.setUint16(8, Math.floor(ingest / 2 ** 32));
-  dv.setUint32(10, ingest % 2 ** 32);
-  m.set(tag.body, 14);
-  return m;
-}
 
 /** The whole fixture, as if its last frame was ingested just now. */
 function sendFixture(ws) {
   const base = Date.now() - LAST_DTS;
   let bytes = 0;
   for (const tag of tags) {
-    const m = message(tag, base + tag.timestamp);
+    const m = mediaMessage(tag, base + tag.timestamp);
     bytes += m.length;
     ws.binary(m);
   }
