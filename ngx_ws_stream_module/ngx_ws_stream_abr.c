@@ -356,8 +356,9 @@ ngx_ws_stream_group_notice(ngx_ws_stream_viewer_t *v, ngx_int_t from,
 
 /*
  * Every second, from the statistics tick: the backlog as media time and
- * TCP's delivery rate; the capacity is the largest rate of a few seconds
- * (docs/abr.md).
+ * TCP's delivery rate, 0 when it was measured while the sender had too
+ * little to send (app-limited); the capacity is the largest of a few
+ * seconds, unknown (0) when all of them were app-limited.
  */
 
 void

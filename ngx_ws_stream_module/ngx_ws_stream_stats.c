@@ -630,6 +630,7 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
 {
     uint64_t                 now, lag, lag_ms, unsent, bps, dt, rate;
     socklen_t                len;
+    ngx_uint_t               app_limited;
     ngx_ws_stream_group_t   *g;
     ngx_ws_stream_tcp_info_t ti;
     ngx_ws_stream_vrec_t    *rec;
@@ -727,7 +728,13 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     g = v->group;
 
     if (g) {
-        ngx_ws_stream_group_tick(v, lag_ms, rate);
+        /* a rate measured while the sender had too little to send says
+         * nothing of the link (the byte after tcpi_snd_wscale, bit 0:
+         * tcpi_delivery_rate_app_limited, Linux 4.9) */
+
+        app_limited = len > 7 && (((u_char *) &ti.base)[7] & 1);
+
+        ngx_ws_stream_group_tick(v, lag_ms, app_limited ? 0 : rate);
     }
 
     if (rec == NULL) {

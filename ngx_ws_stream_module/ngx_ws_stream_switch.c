@@ -82,6 +82,7 @@ ngx_ws_stream_group_sent(ngx_ws_stream_viewer_t *v, ws_stream_rec_t *recs,
 
         if (track == main) {
             g->vdts = recs[k].dts;
+            g->vingest = recs[k].ingest;
             g->vknown = 1;
 
         } else if (track == WS_STREAM_TRACK_AUDIO) {
@@ -113,25 +114,36 @@ ngx_ws_stream_group_skipped(ngx_ws_stream_viewer_t *v)
     g = v->group;
     cur = v->cur;
 
-    if (ws_stream_ring_read(&v->zone->sh->streams[v->stream].ring, &cur,
-                            &rec, &frame)
-        == WS_STREAM_OK)
-    {
-        g->vdts = rec.dts - 1;
-        g->vknown = 1;
-
-    } else {
-        g->vknown = 0;
-    }
-
     g->aknown = 0;
     g->at_cut = 0;
     g->held = 0;
 
-    if (g->state != NGX_WS_STREAM_SWITCH_NONE) {
-        g->state = NGX_WS_STREAM_SWITCH_WAIT;
-        ngx_ws_stream_switch_post(v);
+    if (ws_stream_ring_read(&v->zone->sh->streams[v->stream].ring, &cur,
+                            &rec, &frame)
+        != WS_STREAM_OK)
+    {
+        g->vknown = 0;
+        return;
     }
+
+    g->vdts = rec.dts - 1;
+    g->vingest = rec.ingest;
+    g->vknown = 1;
+
+    if (g->state == NGX_WS_STREAM_SWITCH_NONE) {
+        return;
+    }
+
+    /* a move was waiting: it is made here, at the keyframe the skip
+     * landed on, before that keyframe is sent (a slow viewer would
+     * otherwise be skipped again before it comes to a cut) */
+
+    g->state = NGX_WS_STREAM_SWITCH_HOLD;
+    g->held = 1;
+    g->held_dts = rec.dts;
+    g->held_at = ngx_current_msec;
+
+    ngx_ws_stream_switch_post(v);
 }
 
 
@@ -261,6 +273,7 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
         g->to = g->want;
         g->state = NGX_WS_STREAM_SWITCH_WAIT;
         g->at_cut = 0;
+        g->held = 0;
 
         ngx_ws_stream_waiter_add(v->zone, t, &g->waiter);
     }
@@ -288,13 +301,14 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
 
         off = 0;
         g->jump = 0;
+        g->late = 0;
 
         if (g->vknown) {
             /* at the same dts the two were ingested at about the same
              * time, if they share a timeline */
 
             off = (int64_t) (int32_t) (rec.dts - g->vdts)
-                  - ((int64_t) rec.ingest - (int64_t) v->last_ingest);
+                  - ((int64_t) rec.ingest - (int64_t) g->vingest);
 
             g->jump = (off > NGX_WS_STREAM_TIMELINE
                        || off < -NGX_WS_STREAM_TIMELINE);
@@ -320,6 +334,18 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
                 g->at_cut = g->held && rec.dts == g->held_dts;
                 g->held = 0;
 
+                /* a viewer so far behind that the lag bound would skip it
+                 * on the target at once goes to its newest keyframe */
+
+                if (v->conf->max_lag
+                    && te->stats.pub.last_ingest
+                       > rec.ingest + v->conf->max_lag)
+                {
+                    g->key = n;
+                    g->jump = 1;
+                    g->late = 1;
+                }
+
             } else if (!g->held && ngx_ws_stream_group_online(e)
                        && v->attached)
             {
@@ -342,7 +368,7 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
                 ngx_ws_stream_switch_warn(v, "keyframes do not line up");
             }
 
-        } else if (g->vknown) {
+        } else if (g->vknown && !g->late) {
             ngx_ws_stream_switch_warn(v, "timestamps are apart");
         }
 
@@ -458,6 +484,7 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     g->target = -1;
     g->state = NGX_WS_STREAM_SWITCH_NONE;
     g->at_cut = 0;
+    g->held = 0;
     g->skip_audio = g->aknown && te->has_video && !g->jump;
 
     if (up) {

@@ -82,6 +82,7 @@ typedef struct {
 
     /* the newest frames sent */
     uint32_t                     vdts;          /* of the main track */
+    uint64_t                     vingest;       /* ... its ingest time */
     uint32_t                     adts;          /* of audio beside video */
 
     uint64_t                     up;
@@ -96,6 +97,7 @@ typedef struct {
                                                    adts was sent already */
     unsigned                     jump:1;        /* the move cannot keep
                                                    the dts going on */
+    unsigned                     late:1;        /* ... for the lag bound */
     unsigned                     timeline_warned:1;
 } ngx_ws_stream_group_t;
 

@@ -10,24 +10,13 @@ import { startPublisher } from './lib/publish.mjs';
 import { connectOnline, isMedia } from './lib/ws.mjs';
 import { liveConf, streamName } from './lib/common.mjs';
 import { sleep } from './lib/util.mjs';
-import { makeNetns } from './lib/netns.mjs';
+import { makeNetns, runJson } from './lib/netns.mjs';
 import { api } from './lib/stats.mjs';
 
 const SECONDS = 20;
 
 function runViewer(net, url) {
-  return new Promise((resolve, reject) => {
-    const p = net.spawn(process.execPath, [new URL('./lib/lag_client.mjs', import.meta.url).pathname, url, String(SECONDS)],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const t = setTimeout(() => p.kill('SIGKILL'), (SECONDS + 15) * 1000);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`viewer exited ${code}: ${out} ${err}`)); }
-    });
-  });
+  return runJson(net, new URL('./lib/lag_client.mjs', import.meta.url).pathname, [url, SECONDS], SECONDS);
 }
 
 describe('60 lag bound: a viewer on a slow link', () => {

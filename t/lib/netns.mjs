@@ -46,3 +46,19 @@ export function makeNetns(tag = 'n') {
   }
   return env;
 }
+
+// Run a node script inside the namespace for about `seconds`; resolves to
+// the JSON of the last line it prints (killed 15 s after the time).
+export function runJson(net, script, args, seconds) {
+  return new Promise((resolve, reject) => {
+    const p = net.spawn(process.execPath, [script, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), (seconds + 15) * 1000);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`${script} exited ${code}: ${out} ${err}`)); }
+    });
+  });
+}
