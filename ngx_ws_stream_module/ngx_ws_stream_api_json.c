@@ -163,6 +163,17 @@ ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
     ws_stream_json_uint(o, "skips", s->skips);
     ws_stream_json_uint(o, "torn_closes", s->torn);
 
+    if (s->group_len) {
+        /* group viewers moved to this rendition */
+        ws_stream_json_open(o, "switches", 0);
+        ws_stream_json_uint(o, "up", s->c.switches_up);
+        ws_stream_json_uint(o, "down", s->c.switches_down);
+        ws_stream_json_close(o, 0);
+
+    } else {
+        ws_stream_json_null(o, "switches");
+    }
+
     ws_stream_json_open(o, "viewers", 0);
     ws_stream_json_uint(o, "now", s->websocket + s->hls_clients);
     ws_stream_json_uint(o, "websocket", s->websocket);

@@ -90,6 +90,32 @@ describe('08 configuration checks (nginx -t)', () => {
     });
   }
 
+  for (const [what, loc, pattern] of [
+    ['ws_stream_abr with neither on nor off', 'ws_stream_abr yes;', /invalid value "yes": "on" or "off" first/],
+    ['an unknown ws_stream_abr parameter', 'ws_stream_abr on fast=1;', /invalid parameter "fast=1"/],
+    ['a ws_stream_abr time that is not one', 'ws_stream_abr on holdoff=soon;', /invalid parameter "holdoff=soon"/],
+    ['up_fit above 1', 'ws_stream_abr on up_fit=1.5;', /invalid parameter "up_fit=1.5"/],
+    ['emergency_lag below down_lag', 'ws_stream_abr on down_lag=2s emergency_lag=1s;',
+      /needs low_lag < down_lag < emergency_lag/],
+    ['ws_stream_abr twice', 'ws_stream_abr on; ws_stream_abr off;', /"ws_stream_abr" directive is duplicate/],
+  ]) {
+    it(`${what}: emerg`, async () => {
+      const r = await run(liveConf(P, { loc }));
+      assert.notEqual(r.status, 0, `nginx -t accepted it\n${r.out}`);
+      assert.match(r.stderr + r.log, pattern, r.out);
+      noSanitizer(r);
+      await r.cleanup();
+    });
+  }
+
+  it('ws_stream_abr with every parameter: accepted', async () => {
+    const r = await run(liveConf(P, { loc: 'ws_stream_abr on start=middle down_lag=400ms down_for=2s ' +
+      'emergency_lag=1200ms low_lag=100ms up_fit=0.8 holdoff=5s holdoff_max=30s probe=3s probe_drops=0;' }));
+    assert.equal(r.status, 0, r.out);
+    noSanitizer(r);
+    await r.cleanup();
+  });
+
   it('ws_stream_variant after ws_stream: accepted', async () => {
     const r = await run(liveConf(P, { rtmp: 'application abr { live on; ws_stream live; ws_stream_variant _720p _360p _160p; }' }));
     assert.equal(r.status, 0, r.out);
