@@ -424,9 +424,10 @@ torn:
 
 
 /*
- * The viewer's next record is older than ws_stream_max_lag behind the
- * newest, and a newer keyframe is there to jump to: one compare for a
- * viewer that keeps up.
+ * The viewer's next record, once the kernel has sent what it holds (as
+ * the last statistics tick measured), is older than ws_stream_max_lag
+ * behind the newest, and a newer keyframe is there to jump to: one
+ * compare for a viewer that keeps up.
  */
 
 static ngx_uint_t
@@ -443,7 +444,7 @@ ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v, ws_stream_rec_t *rec)
     e = &v->zone->sh->streams[v->stream];
     newest = e->stats.pub.last_ingest;
 
-    if (newest <= rec->ingest + v->conf->max_lag) {
+    if (newest + v->kernel_ms <= rec->ingest + v->conf->max_lag) {
         return 0;
     }
 

@@ -672,10 +672,10 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     v->delay_sum = 0;
     v->delay_max = 0;
 
-    /* the rest is TCP's view and the backlog: for the API and for the
-     * decisions of a group viewer */
+    /* the rest is TCP's view and the backlog: for the API, the lag bound
+     * and the decisions of a group viewer */
 
-    if (rec == NULL && v->group == NULL) {
+    if (rec == NULL && v->group == NULL && v->conf->max_lag == 0) {
         return;
     }
 
@@ -700,10 +700,7 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
         dt = ngx_current_msec - v->acked_at;
 
         if (dt >= 500 && ti.bytes_acked >= v->acked) {
-            if (rec) {
-                rec->acked_bps = (ti.bytes_acked - v->acked) * 8000 / dt;
-            }
-
+            v->acked_bps = (ti.bytes_acked - v->acked) * 8000 / dt;
             v->acked = ti.bytes_acked;
             v->acked_at = ngx_current_msec;
         }
@@ -721,9 +718,16 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     bps = ws_stream_rate_bps(&ps->vrate, now, WS_STREAM_RATE_WINDOW)
           + ws_stream_rate_bps(&ps->arate, now, WS_STREAM_RATE_WINDOW);
 
+    /* what the kernel holds takes as long as the client acknowledges it
+     * (the stream's rate before that is measured); counted by the lag
+     * bound too, until the next tick */
+
+    v->kernel_ms = (v->acked_bps && unsent) ? unsent * 8000 / v->acked_bps
+                   : (bps ? unsent * 8000 / bps : 0);
+
     lag_ms = (ps->last_ingest > v->last_ingest && v->last_ingest
               ? ps->last_ingest - v->last_ingest : 0)
-             + (bps ? unsent * 8000 / bps : 0);
+             + v->kernel_ms;
 
     g = v->group;
 
@@ -742,6 +746,7 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     }
 
     rec->rate_bps = rate;
+    rec->acked_bps = v->acked_bps;
     rec->lag_bytes = lag;
     rec->lag_ms = (uint32_t) ngx_min(lag_ms, UINT32_MAX);
 

@@ -138,6 +138,9 @@ struct ngx_ws_stream_viewer_s {
     uint32_t                     delay_max;
     uint64_t                     acked;         /* TCP bytes acked */
     ngx_msec_t                   acked_at;
+    uint64_t                     acked_bps;     /* ... per second, ×8 */
+    uint64_t                     kernel_ms;     /* to send what the kernel
+                                                   holds, at that rate */
     uint64_t                     report_at;
     double                       latency;       /* newest report's */
 
