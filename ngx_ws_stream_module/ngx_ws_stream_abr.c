@@ -460,6 +460,11 @@ ngx_ws_stream_group_pin(ngx_ws_stream_viewer_t *v, int index)
 
     ngx_ws_stream_group_decide(v);
 
+    if (index >= 0 && (ngx_uint_t) index == g->index && g->want == g->index) {
+        /* pinned where it is: said at once, as a move would say it */
+        ngx_ws_stream_group_notice(v, g->index, "pin", 1);
+    }
+
     return NGX_OK;
 }
 

@@ -126,6 +126,11 @@ describe('63 abr: a rendition group over WebSocket', () => {
       assert.equal(bad, -1, `track ${track} dts ${d.slice(Math.max(0, bad - 2), bad + 2)}`);
     }
 
+    // pinned where it is: said at once, nothing moves
+    v.send({ type: 'rendition', index: 0 });
+    const here = await v.next(isText('rendition'), { what: 'the notice of a pin where it is' });
+    assert.deepEqual([here.json.index, here.json.from, here.json.reason, here.json.auto], [0, 0, 'pin', false], here.text);
+
     // automatic again: said at once, on the rendition it is on
     v.send({ type: 'rendition', index: -1 });
     const auto = await v.next(isText('rendition'), { what: 'the notice of automatic' });
