@@ -1,13 +1,18 @@
 // The live statistics page: polls <api>/streams and the selected stream's
-// viewers page once a second (docs/stats.md) and shows them. Everything from
-// the API goes into the page as text (textContent, attributes set one by
-// one), never as markup.
+// viewers page once a second (docs/stats.md) and shows them: a card per
+// plain stream, one card per rendition group (groups.js) with a row per
+// rendition. Everything from the API goes into the page as text
+// (textContent, attributes set one by one), never as markup.
 import {
   DASH, fmtText, fmtCount, fmtBitrate, fmtBytes, fmtDuration, fmtMs, fmtHz, fmtFps, fmtChannels, fmtRate,
   fmtSize, fmtOnline, fmtClock, truncate, getPath, streamKey, apiBase, streamsUrl, viewersUrl, pageRange, clampOffset,
 } from './format.js';
 import { History, plotPaths, HISTORY_MS } from './history.js';
 import { Poller, describeError } from './poll.js';
+import {
+  layout, groupTotals, fmtGroupOnline, RENDITION_COLUMNS, TOTAL_FIELDS, viewerRendition, fmtRendition, titleRendition,
+  showRenditionColumn, isRendition, fieldValue,
+} from './groups.js';
 
 const PAGE = 50;            // viewers per page
 const UA_CHARS = 40;        // user agent shown, the rest in its title
@@ -70,6 +75,8 @@ const VIEWER_COLUMNS = [
   ['user agent', [['user_agent', (v) => truncate(fmtText(v), UA_CHARS), null, { title: true }]]],
   ['worker', [['worker_pid', fmtText]]],
   ['proto', [['protocol', fmtText]]],
+  // the viewer's rendition object as groups.js viewerRendition() makes it
+  ['rendition', [['rendition', fmtRendition, null, { title: titleRendition }]], null, 'col-rendition'],
   ['connected', [['connected_ms', fmtDuration]]],
   ['sent', [['sent_bytes', fmtBytes]]],
   ['send rate', [['send_rate_bps', fmtBitrate]]],
@@ -117,7 +124,7 @@ function bindFields(parent, fields, sep = ' / ') {
     if (i) parent.append(sep);
     const span = el('span', { dataset: { field: path } }, DASH);
     parent.append(span);
-    out.push({ span, path, fmt, get, title: !!opts.title });
+    out.push({ span, path, fmt, get, title: opts.title || false });
   });
   return out;
 }
@@ -125,12 +132,13 @@ function bindFields(parent, fields, sep = ' / ') {
 /** Fill bound spans from obj: formatted text, the raw number in data-value. */
 function update(bindings, obj) {
   for (const b of bindings) {
-    const v = b.get ? b.get(obj) : getPath(obj, b.path);
+    const v = fieldValue([b.path, b.fmt, b.get], obj);
     const text = b.fmt(v ?? null);
     if (b.span.textContent !== text) b.span.textContent = text;
     if (typeof v === 'number') b.span.dataset.value = String(v);
     else delete b.span.dataset.value;
-    if (b.title) b.span.title = v === null || v === undefined ? '' : fmtText(v);
+    if (typeof b.title === 'function') b.span.title = b.title(v ?? null);
+    else if (b.title) b.span.title = v === null || v === undefined ? '' : fmtText(v);
   }
 }
 
@@ -139,7 +147,9 @@ function update(bindings, obj) {
 const params = new URLSearchParams(location.search);
 const state = {
   api: null,
-  streams: new Map(),     // key -> card {root, bindings, plots, history, app, stream}
+  streams: new Map(),     // key -> card {root, bindings, plots, history, app, stream}, a rendition's too
+  groups: new Map(),      // "app/group" -> group card {root, bindings, plots, history, rows, ...}
+  data: new Map(),        // key -> the stream's newest object
   selected: null,         // {app, stream, key}
   offset: 0,
   rows: new Map(),        // viewer id -> {tr, bindings}
@@ -155,6 +165,8 @@ const ui = {
   empty: $('no-streams'),
   viewers: $('viewers'),
   selectedName: $('selected-name'),
+  selectedGroup: $('selected-group'),
+  table: $('viewers-table'),
   viewersStatus: $('viewers-status'),
   range: $('range'),
   prev: $('prev'),
@@ -268,23 +280,146 @@ function renderStream(card, s, now) {
   drawPlot(card.plots.latency, samples, { key: 'latAvg', band: ['latMin', 'latMax'], floor: 100 });
 }
 
-function renderStreams(list, now) {
-  const seen = new Set();
-  const order = [];
-  for (const s of [...list].sort((a, b) => streamKey(a).localeCompare(streamKey(b)))) {
+// ---- rendition group cards ----
+
+function makeGroupCard(g) {
+  const root = el('article', { class: 'stream-group', dataset: { group: g.key } });
+  const bindings = [];
+  const total = el('span', { class: 'total' });
+  bindings.push(...bindFields(total, [['viewers.now', fmtCount]]));
+  total.append(' viewers');
+  const badge = el('span', { class: 'badge', dataset: { field: 'online' } }, DASH);
+  root.append(el('header', {}, el('span', { class: 'name' }, fmtText(g.key)), el('span', { class: 'kind' }, 'rendition group'),
+    badge, total));
+
+  const plots = { viewers: makePlot('viewers now, all renditions', ''), latency: makePlot('latency avg (min\u2013max), all renditions', ' ms') };
+  root.append(el('div', { class: 'plots' }, plots.viewers.fig, plots.latency.fig));
+
+  const table = el('table', { class: 'renditions' });
+  table.append(el('thead', {}, el('tr', {}, ...RENDITION_COLUMNS.map(([head]) => el('th', { scope: 'col' }, head)))));
+  const tbody = el('tbody');
+  // the group's row: the columns that add up
+  const foot = el('tr', { class: 'total' });
+  RENDITION_COLUMNS.forEach(([, fields, sep], i) => {
+    const td = i ? el('td') : el('th', { scope: 'row' });
+    const sums = fields.filter(([path]) => TOTAL_FIELDS.has(path));
+    if (i === 0) td.append('all');
+    else if (sums.length) bindings.push(...bindFields(td, sums, sep));
+    foot.append(td);
+  });
+  table.append(tbody, el('tfoot', {}, foot));
+  root.append(el('div', { class: 'renditions-wrap' }, table));
+
+  const nested = el('div', { class: 'rendition-streams' });
+  const details = el('details', { class: 'rendition-details' }, el('summary', {}, 'each rendition in full'), nested);
+  root.append(details);
+  return { root, badge, bindings, plots, history: new History(), tbody, nested, rows: new Map(), key: g.key };
+}
+
+function makeRenditionRow(s) {
+  const key = streamKey(s);
+  const tr = el('tr', { dataset: { rendition: key } });
+  const bindings = [];
+  RENDITION_COLUMNS.forEach(([, fields, sep], i) => {
+    const td = el('td');
+    if (i === 0) {
+      const pick = el('button', { type: 'button', class: 'pick', title: `show the viewers of ${fmtText(key)}` });
+      bindings.push(...bindFields(pick, fields, sep));
+      td.append(pick);
+    } else {
+      bindings.push(...bindFields(td, fields, sep));
+    }
+    tr.append(td);
+  });
+  tr.addEventListener('click', () => select(s.app, s.stream));
+  return { tr, bindings };
+}
+
+function sameChildren(parent, nodes) {
+  return nodes.length === parent.children.length && nodes.every((n, i) => parent.children[i] === n);
+}
+
+function renderGroup(card, g, now) {
+  const t = groupTotals(g.renditions);
+  update(card.bindings, t);
+  card.badge.textContent = fmtGroupOnline(t);
+  card.root.dataset.state = t.state;
+  card.root.dataset.renditions = String(t.renditions);
+  card.history.add(now, { viewers: t.viewers.now, latAvg: t.latency_ms.avg, latMin: t.latency_ms.min, latMax: t.latency_ms.max });
+  const samples = card.history.samples();
+  drawPlot(card.plots.viewers, samples, { key: 'viewers', floor: 1 });
+  drawPlot(card.plots.latency, samples, { key: 'latAvg', band: ['latMin', 'latMax'], floor: 100 });
+
+  const rows = new Map();
+  const trs = [], cards = [];
+  for (const s of g.renditions) {
     const key = streamKey(s);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    let card = state.streams.get(key);
-    if (!card) { card = makeCard(s); state.streams.set(key, card); }
-    renderStream(card, s, now);
-    card.root.classList.toggle('selected', !!state.selected && state.selected.key === key);
+    const row = card.rows.get(key) || makeRenditionRow(s);
+    update(row.bindings, s);
+    row.tr.dataset.state = s.online ? 'online' : 'offline';
+    rows.set(key, row);
+    trs.push(row.tr);
+    cards.push(streamCard(s, now).root);
+  }
+  card.rows = rows;
+  if (!sameChildren(card.tbody, trs)) card.tbody.replaceChildren(...trs);
+  if (!sameChildren(card.nested, cards)) card.nested.replaceChildren(...cards);
+}
+
+// The card of one stream (a plain stream's, or a rendition's in its group card), made and filled.
+function streamCard(s, now) {
+  const key = streamKey(s);
+  let card = state.streams.get(key);
+  if (!card) { card = makeCard(s); state.streams.set(key, card); }
+  renderStream(card, s, now);
+  state.data.set(key, s);
+  return card;
+}
+
+function markSelected() {
+  const key = state.selected ? state.selected.key : null;
+  for (const [k, card] of state.streams) card.root.classList.toggle('selected', k === key);
+  for (const g of state.groups.values()) {
+    let any = false;
+    for (const [k, row] of g.rows) {
+      row.tr.classList.toggle('selected', k === key);
+      any = any || k === key;
+    }
+    g.root.classList.toggle('selected', any);
+  }
+}
+
+function renderStreams(list, now) {
+  const seenStreams = new Set(), seenGroups = new Set();
+  const order = [];
+  for (const item of layout(list)) {
+    if (item.kind === 'stream') {
+      seenStreams.add(item.key);
+      order.push(streamCard(item.stream, now).root);
+      continue;
+    }
+    seenGroups.add(item.key);
+    for (const s of item.renditions) seenStreams.add(streamKey(s));
+    let card = state.groups.get(item.key);
+    if (!card) { card = makeGroupCard(item); state.groups.set(item.key, card); }
+    renderGroup(card, item, now);
     order.push(card.root);
   }
-  for (const [key, card] of state.streams) if (!seen.has(key)) { card.root.remove(); state.streams.delete(key); }
-  const same = order.length === ui.list.children.length && order.every((n, i) => ui.list.children[i] === n);
-  if (!same) ui.list.replaceChildren(...order);
+  for (const [key, card] of state.streams) {
+    if (!seenStreams.has(key)) { card.root.remove(); state.streams.delete(key); state.data.delete(key); }
+  }
+  for (const [key, card] of state.groups) if (!seenGroups.has(key)) { card.root.remove(); state.groups.delete(key); }
+  if (!sameChildren(ui.list, order)) ui.list.replaceChildren(...order);
   ui.empty.hidden = order.length > 0;
+  markSelected();
+  showSelectedGroup();
+}
+
+// "rendition _hi of live/demo" beside the selected stream's name.
+function showSelectedGroup() {
+  const s = state.selected ? state.data.get(state.selected.key) : null;
+  const text = isRendition(s) ? `rendition ${fmtText(s.group.rendition)} of ${fmtText(`${s.app}/${s.group.name}`)}` : '';
+  if (ui.selectedGroup.textContent !== text) ui.selectedGroup.textContent = text;
 }
 
 // ---- viewers of the selected stream ----
@@ -301,10 +436,12 @@ function select(app, stream) {
   ui.viewers.hidden = false;
   ui.viewers.dataset.stream = key;
   ui.selectedName.textContent = fmtText(key);
+  showSelectedGroup();
+  ui.table.classList.toggle('no-rendition', !showRenditionColumn(state.data.get(key), []));
   ui.range.textContent = DASH;
   ui.viewersStatus.textContent = 'loading\u2026';
   ui.viewersStatus.dataset.state = 'connecting';
-  for (const [k, card] of state.streams) card.root.classList.toggle('selected', k === key);
+  markSelected();
   const q = new URLSearchParams(location.search);
   q.set('stream', key);
   history.replaceState(null, '', `?${String(q).replace(/%2F/g, '/')}`);
@@ -314,8 +451,8 @@ function select(app, stream) {
 function makeRow(v) {
   const tr = el('tr', { dataset: { viewerId: String(v.id) } });
   const bindings = [];
-  for (const [, fields] of VIEWER_COLUMNS) {
-    const td = el('td');
+  for (const [, fields, , cls] of VIEWER_COLUMNS) {
+    const td = el('td', cls ? { class: cls } : {});
     bindings.push(...bindFields(td, fields));
     tr.append(td);
   }
@@ -330,12 +467,14 @@ function renderViewers(d) {
     viewersPoller.poke();
     return;
   }
-  const list = Array.isArray(d.viewers) ? d.viewers : [];
+  const list = (Array.isArray(d.viewers) ? d.viewers : []).filter((v) => v && typeof v === 'object');
+  const stream = state.data.get(state.selected.key);
+  ui.table.classList.toggle('no-rendition', !showRenditionColumn(stream, list));
   const keep = new Map();
   const rows = list.map((v) => {
     const id = String(v.id);
     const row = state.rows.get(id) || makeRow(v);
-    update(row.bindings, v);
+    update(row.bindings, { ...v, rendition: viewerRendition(v, stream) });
     keep.set(id, row);
     return row.tr;
   });
@@ -408,7 +547,7 @@ const viewersPoller = new Poller({
 });
 
 function start() {
-  ui.thead.replaceChildren(el('tr', {}, ...VIEWER_COLUMNS.map(([head]) => el('th', { scope: 'col' }, head))));
+  ui.thead.replaceChildren(el('tr', {}, ...VIEWER_COLUMNS.map(([head, , , cls]) => el('th', { scope: 'col', ...(cls ? { class: cls } : {}) }, head))));
   ui.prev.addEventListener('click', () => turnPage(-PAGE));
   ui.next.addEventListener('click', () => turnPage(PAGE));
   try {

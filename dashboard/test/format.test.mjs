@@ -110,7 +110,7 @@ test('paging: range text and offset after viewers left', () => {
 
 test('the page writes API data as text only', () => {
   const dir = new URL('../', import.meta.url);
-  for (const f of ['dashboard.js', 'format.js', 'history.js', 'poll.js', 'index.html']) {
+  for (const f of ['dashboard.js', 'format.js', 'groups.js', 'history.js', 'poll.js', 'index.html']) {
     const src = fs.readFileSync(new URL(f, dir), 'utf8');
     assert.doesNotMatch(src, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, f);
     assert.doesNotMatch(src, /console\.(log|warn|error|info|debug)/, f);
