@@ -404,15 +404,39 @@ ngx_ws_stream_group_decide(ngx_ws_stream_viewer_t *v)
 {
     unsigned                t, reason;
     uint64_t                bitrates[NGX_WS_STREAM_VARIANTS_MAX];
+    ngx_uint_t              k;
     ngx_ws_stream_group_t  *g;
 
     g = v->group;
 
+    ngx_ws_stream_group_rates(v, bitrates);
+
     if (!v->conf->abr && !g->abr.pinned) {
+        /* no automatic move, but off a rendition that stopped publishing
+         * to the nearest one that does, lower first */
+
+        if (bitrates[g->index] || g->want != g->index) {
+            return;
+        }
+
+        for (k = 1; k < g->n; k++) {
+            if (g->index + k < g->n && bitrates[g->index + k]) {
+                g->want = g->index + k;
+                break;
+            }
+
+            if (g->index >= k && bitrates[g->index - k]) {
+                g->want = g->index - k;
+                break;
+            }
+        }
+
+        if (g->want != g->index) {
+            ngx_ws_stream_switch_post(v);
+        }
+
         return;
     }
-
-    ngx_ws_stream_group_rates(v, bitrates);
 
     g->sig.now_ms = ngx_current_msec ? ngx_current_msec : 1;
 

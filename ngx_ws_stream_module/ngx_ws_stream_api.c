@@ -524,6 +524,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
 
     if (k != NGX_DECLINED) {
         s->group_len = base.len;
+        s->group_index = k;
         s->rendition = ((ngx_str_t *) a->variants->elts)[k];
     }
     s->pub = e->stats.pub;

@@ -37,6 +37,7 @@ typedef struct {
      * the first group_len bytes of name, the suffix in the configuration;
      * group_len 0: a plain stream */
     size_t                     group_len;
+    ngx_uint_t                 group_index;    /* in ws_stream_variant */
     ngx_str_t                  rendition;
 
     ngx_ws_stream_pub_stats_t  pub;

@@ -88,6 +88,7 @@ ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
         ws_stream_json_str(o, "name", s->name, s->group_len);
         ws_stream_json_str(o, "rendition", s->rendition.data,
                            s->rendition.len);
+        ws_stream_json_uint(o, "index", s->group_index);
         ws_stream_json_close(o, 0);
 
     } else {

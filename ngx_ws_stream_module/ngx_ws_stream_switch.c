@@ -45,6 +45,10 @@
  * at most this long: it comes within ms when the keyframes line up */
 #define NGX_WS_STREAM_HOLD_MAX  500     /* ms */
 
+/* a viewer whose rendition stopped waits this long at most for a keyframe
+ * of the target that goes on from what it was sent: about a GOP or two */
+#define NGX_WS_STREAM_GONE_WAIT 3000    /* ms */
+
 
 #define ngx_ws_stream_group_online(e)                                        \
     ((e)->pub == NGX_WS_STREAM_PUB_ONLINE && (e)->ring.data && !(e)->retired)
@@ -274,6 +278,7 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
         g->state = NGX_WS_STREAM_SWITCH_WAIT;
         g->at_cut = 0;
         g->held = 0;
+        g->gone_at = 0;
 
         ngx_ws_stream_waiter_add(v->zone, t, &g->waiter);
     }
@@ -358,6 +363,19 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
                        && ngx_current_msec - g->held_at
                           < NGX_WS_STREAM_HOLD_MAX)
             {
+                return;
+
+            } else if (!g->held
+                       && (g->gone_at == 0
+                           || ngx_current_msec - g->gone_at
+                              < NGX_WS_STREAM_GONE_WAIT))
+            {
+                /* the current rendition has nothing more to send: the
+                 * target's next keyframe goes on from it */
+                if (g->gone_at == 0) {
+                    g->gone_at = ngx_current_msec ? ngx_current_msec : 1;
+                }
+
                 return;
 
             } else {
@@ -469,7 +487,8 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     old = v->stream;
     from = g->index;
     up = (g->to < g->index);
-    waited = !v->attached;
+    waited = !v->attached
+             || !ngx_ws_stream_group_online(&v->zone->sh->streams[old]);
 
     ngx_ws_stream_leave_ring(v);
 

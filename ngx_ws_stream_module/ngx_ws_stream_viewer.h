@@ -77,6 +77,8 @@ typedef struct {
     uint32_t                     cut;           /* the keyframe's dts */
     uint32_t                     held_dts;      /* HOLD: where */
     ngx_msec_t                   held_at;       /* ... since when */
+    ngx_msec_t                   gone_at;       /* the current rendition
+                                                   had nothing more, since */
     ngx_event_t                  event;         /* moves are made here,
                                                    outside any wake-up */
 

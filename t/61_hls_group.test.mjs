@@ -76,13 +76,13 @@ describe('61 hls rendition group (ws_stream_variant)', () => {
   });
 
   it('the statistics name each rendition\'s group; keyframes at the same times are aligned', async (t) => {
-    for (const r of ['_hi', '_lo']) {
+    for (const [index, r] of ['_hi', '_lo'].entries()) {
       const st = await waitUntil(async () => {
         const x = await streamStats(env, `${base}${r}`, 'abr');
         return x.video && x.video.keyframes >= 4 && x;
       }, { what: `keyframes of ${r}` });
       t.diagnostic(`${r}: ${st.video.keyframes} keyframes, ${st.video.keyframes_misaligned} misaligned`);
-      assert.deepEqual(st.group, { name: base, rendition: r });
+      assert.deepEqual(st.group, { name: base, rendition: r, index });
       // both publishers: one keyframe every 30 frames at 30 fps, from 0
       assert.equal(st.video.keyframes_misaligned, 0);
     }

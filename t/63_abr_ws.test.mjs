@@ -12,7 +12,7 @@ import { startPublisher } from './lib/publish.mjs';
 import { ensureRenditions, publishRenditions } from './lib/renditions.mjs';
 import { liveConf, streamName } from './lib/common.mjs';
 import { Viewer, connectOnline, isText, isMedia, isConfig } from './lib/ws.mjs';
-import { waitUntil } from './lib/util.mjs';
+import { sleep, waitUntil } from './lib/util.mjs';
 import { api, metrics, sample } from './lib/stats.mjs';
 
 const SUFFIXES = ['_hi', '_mid', '_lo'];
@@ -20,14 +20,14 @@ const FRAME = 34;       // ms between video frames at 30 fps, rounded up
 const AUDIO = 22;       // ms between AAC frames at 48 kHz, rounded up
 
 // the group's viewer once every rendition publishes (and is measured)
-async function groupViewer(env, base) {
+async function groupViewer(env, base, count = SUFFIXES.length) {
   let v = null, hello = null;
   await waitUntil(async () => {
     if (v) await v.close();
     v = await Viewer.connect(env.http('live', base));
     hello = await v.next(isText('hello'));
-    return hello.json.renditions.every((r) => r.online && r.bitrate > 0);
-  }, { what: 'every rendition online and measured in hello' });
+    return hello.json.renditions.filter((r) => r.online && r.bitrate > 0).length === count;
+  }, { what: `${count} renditions online and measured in hello` });
   return { v, hello };
 }
 
@@ -148,6 +148,33 @@ describe('63 abr: a rendition group over WebSocket', () => {
     const text = (await metrics(env)).text;
     assert.equal(sample(text, 'ws_stream_rendition_switches_total', { app: 'live', stream: `${base}_lo`, direction: 'down' }), 1);
     assert.equal(sample(text, 'ws_stream_rendition_switches_total', { app: 'live', stream: `${base}_hi`, direction: 'up' }), 1);
+    await v.close();
+  });
+
+  it('a viewer whose rendition stops publishing goes to the nearest that does (gone)', async () => {
+    const g = streamName('gone');
+    const hiPub = startPublisher({ port: env.rtmpPort, name: `${g}_hi`, size: '320x180', bitrate: '300k' });
+    const mid = startPublisher({ port: env.rtmpPort, name: `${g}_mid`, size: '160x90', bitrate: '100k' });
+    const { v } = await groupViewer(env, g, 2);
+    await v.next(isText('rendition'));
+    await v.next(isMedia);
+    // the viewer is on _hi (ws_stream_abr off: where it starts); _mid stops: nothing changes
+    await mid.stop();
+    const hi = v.msgs.length;
+    await v.waitFor((m) => isMedia(m) && m.i > hi + 30, { what: 'more media of _hi' });
+    assert.equal(v.msgs.slice(hi).filter(isText('rendition')).length, 0);
+    // _mid is back, _hi stops: the viewer goes to _mid
+    startPublisher({ port: env.rtmpPort, name: `${g}_mid`, size: '160x90', bitrate: '100k' });
+    await sleep(3000);
+    const from = v.msgs.length;
+    await hiPub.stop();
+    const n = await v.waitFor(isText('rendition'), { from, what: 'the move off the stopped rendition' });
+    assert.deepEqual([n.json.index, n.json.from, n.json.reason], [1, 0, 'gone'], n.text);
+    const first = await v.waitFor(isMedia, { from: n.i });
+    assert.ok(first.track === 1 && first.key, 'from a keyframe');
+    // an offline notice of the stopped rendition is followed by online before the move's notice
+    const off = v.msgs.slice(from, n.i).findIndex(isText('offline'));
+    if (off >= 0) assert.ok(v.msgs.slice(from + off, n.i).some(isText('online')), 'online after offline');
     await v.close();
   });
 
