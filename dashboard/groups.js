@@ -32,6 +32,8 @@ const bitrate = (s) => {
  * offline; a stream without video yet goes last.
  */
 export function compareRenditions(a, b) {
+  const ia = a.group.index, ib = b.group.index;
+  if (Number.isInteger(ia) && Number.isInteger(ib) && ia !== ib) return ia - ib;
   return (pixels(b) - pixels(a)) || (bitrate(b) - bitrate(a))
     || String(a.group.rendition).localeCompare(String(b.group.rendition)) || streamKey(a).localeCompare(streamKey(b));
 }

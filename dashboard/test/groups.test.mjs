@@ -95,6 +95,16 @@ test('rendition order: picture size, then measured video bitrate, then suffix; n
   assert.deepEqual(off.sort(compareRenditions).map((s) => s.group.rendition), ['_hi', '_lo']);
 });
 
+test('rendition order: the place in ws_stream_variant (group.index) when the server gives it', () => {
+  const withIndex = [
+    Object.assign(rendition('live', 'g', '_small', { width: 320, height: 180 }), {}),
+    rendition('live', 'g', '_big', { width: 1280, height: 720 }),
+  ];
+  withIndex[0].group.index = 0;
+  withIndex[1].group.index = 1;
+  assert.deepEqual(withIndex.sort(compareRenditions).map((s) => s.group.rendition), ['_small', '_big']);
+});
+
 test('the group\'s viewers are the sum of its renditions\'; switches, misaligned keyframes, latency', () => {
   const g = layout(demo())[1];
   const t = groupTotals(g.renditions);
