@@ -33,10 +33,14 @@ export function playerConfOpts(root = PLAYER_ROOT) {
 
 const browsers = new Set();
 
-/** Launch headless chromium (playwright's launch uses a fresh temporary profile). */
-export async function launchBrowser({ timeout = 30000 } = {}) {
+/**
+ * Launch headless chromium (playwright's launch uses a fresh temporary profile).
+ * `executablePath`: another program to start, say a wrapper that execs chromium in a
+ * network namespace (playwright talks to it over a pipe, so no port has to cross).
+ */
+export async function launchBrowser({ timeout = 30000, executablePath = CHROMIUM } = {}) {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout });
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout });
   browsers.add(browser);
   browser.once('disconnected', () => browsers.delete(browser));
   return browser;
@@ -55,10 +59,13 @@ export async function closeAllBrowsers() {
 
 /**
  * New page in its own context; collects console errors and page errors.
+ * `init`: a function (or script) to run in the page before its own scripts
+ * (playwright's addInitScript).
  * Returns { page, context, problems } (problems: array of strings).
  */
-export async function openPage(browser, url, { timeout = 15000 } = {}) {
+export async function openPage(browser, url, { timeout = 15000, init = null } = {}) {
   const context = await browser.newContext();
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });

@@ -13,11 +13,23 @@ function sh(args, { ns = null, check = true } = {}) {
 
 let n = 0;
 
+// A 10.251.x.0/24 that no interface of this host has yet, from `first` on:
+// other tests or benchmarks may have namespaces of their own meanwhile, and a
+// second route to the same /24 takes the traffic of one of them.
+function freeNet(first) {
+  const addrs = sh(['ip', '-o', '-4', 'addr', 'show']).stdout || '';
+  for (let k = 0; k < 200; k++) {
+    const net = 10 + ((first + k) % 200);
+    if (!addrs.includes(` 10.251.${net}.`)) return net;
+  }
+  throw new Error('no free 10.251.x.0/24 for a network namespace');
+}
+
 export function makeNetns(tag = 'n') {
   if (process.getuid && process.getuid() !== 0) throw new Error('network namespaces need root');
   const id = `${tag}${process.pid % 100000}x${++n}`;
   const ns = `wst-${id}`, host = `wh${id}`.slice(0, 15), peer = `wp${id}`.slice(0, 15);
-  const net = 10 + ((process.pid + n) % 200);
+  const net = freeNet(process.pid + n);
   const hostIp = `10.251.${net}.1`, nsIp = `10.251.${net}.2`;
   sh(['ip', 'netns', 'add', ns]);
   const env = {
