@@ -384,7 +384,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         rest = recs[k].len - left;
 
-        if (ngx_ws_stream_queue_raw(v, v->bufs[k].pos + left, rest)
+        if (ngx_ws_stream_queue_raw(v, v->bufs[k].start + left, rest)
             != NGX_OK)
         {
             return NGX_ERROR;
