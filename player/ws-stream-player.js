@@ -24,6 +24,7 @@ export const States = Object.freeze(['connecting', 'playing', 'buffering', 'offl
 const TICK = 250;               // control loop, ms
 const AUDIO_FLUSH = 40;         // ms: audio is appended at least this often
 const AUDIO_BATCH = 1;          // audio frames per segment
+const STUCK = 1000;             // ms without progress, with data ahead, before the player seeks
 const START_WAIT = 300;         // ms to wait for a missing track's config after the first media
 const TRACKS = { 1: 'video', 2: 'audio' };
 const HLS_JS_CONFIG = { lowLatencyMode: true };
@@ -510,6 +511,13 @@ export class WsStreamPlayer extends Emitter {
     if (v.paused && this.bufferAhead() > 0) this._play();
     const gap = !moving && !v.seeking ? gapExit(v) : null;   // stuck before a gap: jump it
     if (gap) v.currentTime = Math.max(gap[0] + 0.01, this.latency.livePosition(gap[1]));
+    // stuck for a second with data ahead (a small gap of one track inside the range, a
+    // decoder that raised its thresholds after underflows): a seek starts it again
+    else if (!moving && !settling && this.state === 'buffering' && now - this._moved[0] > STUCK &&
+      this.bufferAhead() > this.latency.minBuffer) {
+      v.currentTime = Math.max(t + 0.001, this.latency.livePosition(liveEdge(v.buffered)));
+      this._seekAt = now;
+    }
     this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered) });
   }
 

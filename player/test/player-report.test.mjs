@@ -200,3 +200,18 @@ test('WsLoader.report: the protocol ranges, rounding, no other fields', (t) => {
   assert.deepEqual(b, { type: 'report', rate: 16 });
   l.close();
 });
+
+test('player: stuck with data ahead for a second (a gap inside the range), it seeks to start again', async (t) => {
+  const { v, p } = await startPlaying(t, { reportInterval: 60000 });
+  v.present(v.currentTime);
+  await play(v, 400);
+  assert.equal(p.state, 'playing');
+  // the picture stops well before the end of what is buffered (and not so far
+  // behind live that the latency controller jumps)
+  v.currentTime = END - 0.45;
+  const stuck = v.currentTime;
+  await until(() => p.state === 'buffering', 1000, 'the stall to be seen');
+  assert.equal(v.currentTime, stuck, 'a stall is seen before anything is done about it');
+  await until(() => v.currentTime > stuck, 2000, 'the player to seek past the stuck point');
+  assert.ok(v.currentTime <= END, `seeked to ${v.currentTime}, within what is buffered`);
+});
