@@ -14,13 +14,25 @@
 //        [--no-stats] [--stats-viewers 1000] [--stats-pairs 4]
 //        [--stats-workers 2] [--stats-size 720p] [--stats-seconds (--seconds)]
 //        [--stats-scrape-viewers 1000,5000] [--stats-scrape-hz 10]
-//        [--only runs,hls,g2g,stats]
+//        [--no-abr] [--abr-rates 300kbit,700kbit] [--abr-reps 2]
+//        [--abr-lift 25] [--abr-after 25] [--abr-target 500]
+//        [--abr-viewers 1000] [--abr-rounds 3] [--abr-workers 1]
+//        [--abr-seconds (--seconds)]
+//        [--only runs,hls,g2g,stats,abr]
 //
 // The stats section (lib/statsbench.mjs): fan-out cost with ws_stream_stats
 // on and off in alternating pairs of runs, and the time of GET /metrics and
 // of the API with that many viewers connected. --only runs just the named
 // sections (with --update-docs it is refused: the docs' results section is
 // rewritten whole).
+//
+// The abr section (lib/abrbench.mjs): a rendition group's viewer behind a
+// throttled link (tc in a network namespace: needs root) with ABR on and
+// off, side by side, then the limit lifted: first move down, skips, time
+// behind live, stalls of a fixed-latency playback model, recovery; and the
+// server CPU per viewer-second of 1,000 fast viewers of the group with ABR
+// on, off, and of the top rendition as a plain stream. About 7 minutes;
+// --quick under one.
 //
 // ours-hls (LL-HLS clients of the load client, --mode hls) runs only in the
 // scenarios whose viewer count is in --hls-viewers.
@@ -35,6 +47,7 @@ import {
 } from './lib/servers.mjs';
 import { runLoad, waitPlayable, badLog } from './lib/loadclient.mjs';
 import { statsSection } from './lib/statsbench.mjs';
+import { abrSection } from './lib/abrbench.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
 import { renderMarkdown, renderMachine } from './lib/report.mjs';
 
@@ -68,6 +81,16 @@ const opts = {
   statsScrapeViewers: list(arg('stats-scrape-viewers', QUICK ? '20' : '1000,5000'))
     .map(Number),
   statsScrapeHz: Number(arg('stats-scrape-hz', 10)),
+  abr: !flag('no-abr') && section('abr'),
+  abrRates: list(arg('abr-rates', QUICK ? '300kbit' : '300kbit,700kbit')),
+  abrReps: Number(arg('abr-reps', QUICK ? 1 : 2)),
+  abrLift: Number(arg('abr-lift', QUICK ? 8 : 25)),
+  abrAfter: Number(arg('abr-after', QUICK ? 6 : 25)),
+  abrTarget: Number(arg('abr-target', 500)),
+  abrViewers: Number(arg('abr-viewers', QUICK ? 20 : 1000)),
+  abrRounds: Number(arg('abr-rounds', QUICK ? 1 : 3)),
+  abrWorkers: Number(arg('abr-workers', 1)),
+  abrSeconds: Number(arg('abr-seconds', arg('seconds', QUICK ? 3 : 15))),
   hlsSeconds: Number(arg('hls-seconds', QUICK ? 8 : 60)),
   g2gSeconds: Number(arg('g2g-seconds', 60)),
   g2gSize: arg('g2g-size', '720p'),
@@ -92,8 +115,8 @@ const SYSTEMS = {
 for (const s of opts.systems)
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
 for (const s of only ?? [])
-  if (!['runs', 'hls', 'g2g', 'stats'].includes(s))
-    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats`);
+  if (!['runs', 'hls', 'g2g', 'stats', 'abr'].includes(s))
+    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr`);
 if (only && opts.updateDocs)
   throw new Error('--update-docs rewrites every result in docs/performance.md: not with --only');
 
@@ -242,7 +265,7 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
-    g2g: null, stats: null };
+    g2g: null, stats: null, abr: null };
   console.log(renderMachine(results.machine, opts));
   for (const size of opts.runs ? opts.sizes : []) {
     for (const n of opts.viewers) {
@@ -293,6 +316,15 @@ async function main() {
       scrapeHz: opts.statsScrapeHz,
       log: (m) => process.stderr.write(`${m}\n`) });
     console.log(renderMarkdown(results, { only: 'stats' }));
+  }
+  if (opts.abr) {
+    results.abr = await abrSection({ rates: opts.abrRates, reps: opts.abrReps,
+      lift: opts.abrLift, after: opts.abrAfter, burst: '3kb',
+      target: opts.abrTarget, viewers: opts.abrViewers, workers: opts.abrWorkers,
+      rounds: opts.abrRounds, seconds: opts.abrSeconds, warmup: opts.warmup,
+      rate: opts.rate, threads: opts.threads,
+      log: (m) => process.stderr.write(`${m}\n`) });
+    console.log(renderMarkdown(results, { only: 'abr' }));
   }
   await fsp.mkdir(opts.out, { recursive: true });
   await fsp.writeFile(path.join(opts.out, 'results.json'),

@@ -179,23 +179,27 @@ function goal(x) {
   return 'Goal within 5 %: met.';
 }
 
+// one arm of an A/B figure (statsbench's armsOf): a row of ARM_HEAD
+const armRow = (what, name, a, d) => [what, name, `${a.n}`, num(a.mean, d),
+  `${num(a.min, d)} .. ${num(a.max, d)}`, pct((a.max - a.min) / a.mean), pct(a.cv)];
+const ARM_HEAD = ['figure', 'arm', 'runs', 'mean', 'min .. max',
+  'spread (max - min) / mean', 'CV'];
+const CPU = 'server CPU ms per viewer-s', REL = 'server CPU / client CPU';
+
+// the ratio of an A/B summary's arms, said beside their noise
+const ratioLine = (what, x, [a, b] = ['on', 'off']) => `${what}: ${a} / ${b} of the means `
+  + `${num(x.ratio, 3)} (${signedPct(x.ratio - 1)}), per pair ${num(x.pair_ratio_min, 3)} .. `
+  + `${num(x.pair_ratio_max, 3)} (median ${num(x.pair_ratio_median, 3)}); `
+  + `run-to-run noise beside it: CV ${pct(x.on.cv)} (${a}), ${pct(x.off.cv)} (${b}).`;
+
 function abSummary(st) {
   const s = st.summary;
-  const arm = (what, name, a, d) => [what, name, `${a.n}`, num(a.mean, d),
-    `${num(a.min, d)} .. ${num(a.max, d)}`, pct((a.max - a.min) / a.mean),
-    pct(a.cv)];
-  const CPU = 'server CPU ms per viewer-s', REL = 'server CPU / client CPU';
-  const rows = [arm(CPU, 'stats on', s.on, 3), arm(CPU, 'stats off', s.off, 3)];
-  if (s.relative) rows.push(arm(REL, 'stats on', s.relative.on, 3),
-    arm(REL, 'stats off', s.relative.off, 3));
-  const out = [table(['figure', 'arm', 'runs', 'mean', 'min .. max',
-    'spread (max - min) / mean', 'CV'], rows) + '\n'];
-  const ratio = (what, x) => `${what}: on / off of the means ${num(x.ratio, 3)} `
-    + `(${signedPct(x.ratio - 1)}), per pair ${num(x.pair_ratio_min, 3)} .. `
-    + `${num(x.pair_ratio_max, 3)} (median ${num(x.pair_ratio_median, 3)}); `
-    + `run-to-run noise beside it: CV ${pct(x.on.cv)} (on), ${pct(x.off.cv)} (off).`;
-  out.push(`- ${ratio(CPU, s)} ${goal(s)}`);
-  if (s.relative) out.push(`- ${ratio(REL, s.relative)} ${goal(s.relative)} `
+  const rows = [armRow(CPU, 'stats on', s.on, 3), armRow(CPU, 'stats off', s.off, 3)];
+  if (s.relative) rows.push(armRow(REL, 'stats on', s.relative.on, 3),
+    armRow(REL, 'stats off', s.relative.off, 3));
+  const out = [table(ARM_HEAD, rows) + '\n'];
+  out.push(`- ${ratioLine(CPU, s)} ${goal(s)}`);
+  if (s.relative) out.push(`- ${ratioLine(REL, s.relative)} ${goal(s.relative)} `
     + '(The load client does the same work in both arms: a slower machine of '
     + 'the moment raises both CPUs.)');
   return out.join('\n') + '\n';
@@ -275,6 +279,140 @@ function renderScrapes(st, out) {
   scrapeLoadRows(st)) + '\n');
 }
 
+// ---- adaptive bitrate: throttled link, ABR on and off; CPU per viewer ----
+
+const secs = (x, d = 1) => (x === null ? 'not in the run' : num(x, d));
+const both = (x, d = 1) => (x ? `${num(x.before, d)} / ${num(x.after, d)}` : '-');
+const ARM_LABEL = { on: 'on', off: 'off (skip-ahead)', fast: 'on, fast link (no limit)' };
+
+function throttleRows(th) {
+  return th.rows.map((r) => {
+    const head = [r.rate, `${r.rep + 1}`, `${ARM_LABEL[r.arm] ?? r.arm}${r.error
+      ? `, connection error at ${num(r.error_s, 1)} s` : ''}`];
+    if (r.failed_run) return [...head, `run failed: ${r.failed_run.slice(0, 80)}`, ...Array(10).fill('')];
+    const pb = r.playback;
+    return [...head,
+      r.first_down_s === null ? '-' : `${num(r.first_down_s, 1)} (${r.first_down_reason})`,
+      `${r.skips}${r.skips_after_lift ? ` (${r.skips_after_lift} after the lift)` : ''}`,
+      both(r.behind_over_1s), num(r.behind_max_ms?.before, 0),
+      pb ? both(pb.stalls, 0) : '-', pb ? both(pb.stalled_s) : '-',
+      pb ? `${pb.late}/${r.frames}` : '-', pb ? num(pb.latency_ms, 0) : '-',
+      r.arm === 'off' ? '-' : secs(r.top_after_lift_s),
+      secs(r.live_after_lift_s),
+      `${r.switches_down} / ${r.switches_up}`];
+  });
+}
+
+const THROTTLE_HEAD = ['link', 'rep', 'ABR', 'first move down s (reason)', 'skips',
+  's > 1 s behind live: limited / free', 'max behind ms (limited)',
+  'stalls: limited / free', 'stalled s: limited / free', 'late frames',
+  'latency target ms', 'to the top rendition after the lift s',
+  'within 1 s of live for good after the lift s', 'switches down / up'];
+
+function throttleSummaryRows(th) {
+  const f = (x, d = 1) => (x.missing ? (Number.isFinite(x.mean)
+    ? `${num(x.mean, d)} (${x.missing} never)` : 'never')
+    : x.min === x.max ? num(x.mean, d) : `${num(x.mean, d)} (${num(x.min, d)} .. ${num(x.max, d)})`);
+  return th.summary.map((s) => [s.rate, ARM_LABEL[s.arm] ?? s.arm,
+    `${s.runs}${s.errors ? ` (${s.errors} with a connection error)` : ''}`,
+    f(s.first_down_s), f(s.skips), f(s.behind_over_1s), f(s.stalls), f(s.stalled_s),
+    f(s.stalls_after), f(s.stalled_s_after),
+    s.arm === 'off' ? '-' : f(s.top_after_lift_s), f(s.live_after_lift_s),
+    `${f(s.switches_down)} / ${f(s.switches_up)}`]);
+}
+
+function moveNotes(th) {
+  const out = [];
+  for (const r of th.rows.filter((x) => !x.failed_run)) {
+    const moves = r.moves.map((m) => `${m.from}→${m.to} ${m.reason} ${num(m.at_s, 1)} s`
+      + `${m.continuous ? '' : ' (not continuous)'}`);
+    const skips = r.skips_s.map((t) => num(t, 1));
+    const stalls = (r.playback?.list_s || []).filter(([, d]) => d >= 0.2)
+      .map(([a, d]) => `${num(a, 1)}+${num(d, 1)}`);
+    if (!moves.length && !skips.length && !stalls.length && !r.error) continue;
+    out.push(`- ${r.rate} rep ${r.rep + 1}, ${ARM_LABEL[r.arm] ?? r.arm} (lift at ${num(r.lift_s, 1)} s): `
+      + `moves ${moves.join(', ') || 'none'}; skips ${skips.length ? `at ${skips.join(', ')} s` : 'none'}; `
+      + `stalls of 0.2 s or more (start+length s) ${stalls.join(', ') || 'none'}`
+      + `${r.error ? `; error ${r.error}` : ''}`);
+  }
+  return out;
+}
+
+function cpuRows(cpu) {
+  return cpu.runs.map((r) => (r.failed_run
+    ? [`${r.order}`, r.arm, `0/${r.asked}`, `run failed: ${r.failed_run.slice(0, 80)}`,
+      '', '', '', '', '', '', '', '']
+    : [`${r.order}`, r.arm, `${r.connected}/${r.asked}`, num(r.cpu_ms_per_viewer_s, 3),
+      `${r.switches}`, `${r.skips}`, fanout(r), num(r.bytes_per_s * 8 / 1e6, 0),
+      clientCpu(r), num(r.server_per_client_cpu, 3), num(r.tcp_segs_per_s / 1000, 1),
+      num(r.loadavg_1m, 2)]));
+}
+
+function renderAbr(a) {
+  const out = [];
+  const th = a.throttle;
+  const rends = (th?.renditions || a.cpu?.renditions || [])
+    .map((r) => `${r.name.replace(/^abr/, '')} ${r.width}x${r.height} ${num(r.bitrate / 1000)} kbit/s`);
+  out.push(`### Adaptive bitrate: a viewer behind a throttled link, ABR on and off\n`);
+  out.push(`Rendition group ${rends.join(', ')} (measured by the server, audio included), `
+    + `1 s GOP, published from one ffmpeg; viewers of the group's name start on the top one. `
+    + `Each repetition: an ABR-on and an ABR-off viewer at the same time, each in a network `
+    + `namespace behind its own tc token bucket (rate as listed, burst ${a.burst}), lifted `
+    + `${a.lift_s} s after they connect, ${a.after_s} s more; with them a viewer on loopback `
+    + `without a limit. "limited" / "free": before / after the lift. Playback model: a player `
+    + `with a fixed latency, the first keyframe's delay + ${a.target_ms} ms, shows each frame at `
+    + `its ingest + that latency; a frame arriving later is late and not shown, nor the frames `
+    + `after it up to the next on-time keyframe, nor frames skipped; a stall is a frozen picture `
+    + `of more than 100 ms, counted where it starts. Times from the viewer's connect.\n`);
+  if (!th || th.failed_run || th.skipped) {
+    out.push(`throttled runs ${th?.skipped ? `skipped: ${th.skipped}` : `failed: ${th?.failed_run}`}\n`);
+  } else {
+    out.push(table(THROTTLE_HEAD, throttleRows(th)) + '\n');
+    out.push(`Mean over the repetitions (min .. max):\n`);
+    out.push(table(['link', 'ABR', 'runs', 'first move down s', 'skips',
+      's > 1 s behind (limited)', 'stalls (limited)', 'stalled s (limited)', 'stalls (free)',
+      'stalled s (free)', 'to the top after the lift s', 'within 1 s of live after the lift s',
+      'switches down / up'], throttleSummaryRows(th)) + '\n');
+    out.push(...moveNotes(th));
+    if (th.publisher_alive === false) out.push('- the publisher died during the runs');
+    if (th.server_bad_log?.length) out.push(`- server log: ${th.server_bad_log[0]}`);
+    out.push('');
+  }
+  const c = a.cpu;
+  if (!c) return out.join('\n');
+  out.push(`### Adaptive bitrate: server CPU of ${c.viewers} fast viewers, ABR on, off and a plain stream, `
+    + `${c.workers} worker${c.workers === 1 ? '' : 's'}\n`);
+  if (c.failed_run) { out.push(`run failed: ${c.failed_run}\n`); return out.join('\n'); }
+  out.push(`One nginx, the group above; on: the group's name (a decision per viewer each second), `
+    + `off: the group's name with \`ws_stream_abr off;\`, plain: the top rendition's own name `
+    + `(no group). Rounds of the three, the order reversed every round; ${c.warmup} s warm-up, `
+    + `${c.seconds} s measured. Load client and nginx share the 2 cores: the figures move with `
+    + `the client's load and the machine's; a difference within the CV is not measurable here.\n`);
+  out.push(table(['run', 'arm', 'viewers ok', CPU, 'switches', 'skips',
+    'fan-out p50 / p95 / p99 ms', 'Mbit/s out', 'client CPU %', REL,
+    'TCP segments/s, thousands (host, whole run)', 'load average (1 min) at the end'],
+  cpuRows(c)) + '\n');
+  const s = c.summary;
+  out.push(table(ARM_HEAD, [armRow(CPU, 'on', s.on_off.on, 3), armRow(CPU, 'off', s.on_off.off, 3),
+    armRow(CPU, 'plain', s.off_plain.off, 3), armRow(REL, 'on', s.on_off.relative.on, 3),
+    armRow(REL, 'off', s.on_off.relative.off, 3), armRow(REL, 'plain', s.off_plain.relative.off, 3)])
+    + '\n');
+  out.push(`- ${ratioLine(CPU, s.on_off)}`);
+  out.push(`- ${ratioLine(CPU, s.off_plain, ['off', 'plain'])}`);
+  out.push(`- ${ratioLine(CPU, s.on_plain, ['on', 'plain'])}`);
+  out.push(`- ${ratioLine(REL, s.on_off.relative)}`);
+  for (const r of c.runs) {
+    const notes = [];
+    if (r.first_error) notes.push(`first error: ${r.first_error}`);
+    if (r.server_bad_log?.length) notes.push(`server log: ${r.server_bad_log[0]}`);
+    if (notes.length) out.push(`- run ${r.order}: ${notes.join('; ')}`);
+  }
+  if (c.publisher_alive === false) out.push('- the publisher died during the runs');
+  if (c.server_bad_log?.length) out.push(`- server log: ${c.server_bad_log[0]}`);
+  out.push('');
+  return out.join('\n');
+}
+
 export function renderMarkdown(res, { only } = {}) {
   const out = [];
   if (!only || only === 'runs') {
@@ -335,5 +473,6 @@ export function renderMarkdown(res, { only } = {}) {
     }
   }
   if ((!only || only === 'stats') && res.stats) out.push(renderStats(res.stats));
+  if ((!only || only === 'abr') && res.abr) out.push(renderAbr(res.abr));
   return out.join('\n');
 }

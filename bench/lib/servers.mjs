@@ -96,10 +96,13 @@ function nofileLimit() {
 // `llhlsConf` adds ws_stream_hls_* directives, e.g. { segment: '1s' }).
 // `wsConf` adds directives to the WebSocket location (e.g.
 // 'ws_stream_stats off;'), `api` the statistics locations /api/
-// (ws_stream_api) and /metrics (ws_stream_metrics).
+// (ws_stream_api) and /metrics (ws_stream_metrics). `appConf` adds
+// directives to the RTMP application (e.g. 'ws_stream_variant _hi _lo;'),
+// `locs` more locations to the HTTP server, `listen` more addresses it
+// listens on, on the same port (e.g. a network namespace's host side).
 export async function startNginx({ workers = 1, wsStream = true, hls = false,
   llhls = false, llhlsConf = {}, wsConf = '', api = false, zone = '64m',
-  tag = 'nginx' } = {}) {
+  appConf = '', locs: moreLocs = '', listen = [], tag = 'nginx' } = {}) {
   const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), `wsbench-${tag}-`));
   for (const d of ['tmp', 'logs', 'hls', 'modules'])
     await fsp.mkdir(path.join(prefix, d), { recursive: true });
@@ -121,6 +124,7 @@ export async function startNginx({ workers = 1, wsStream = true, hls = false,
     wsStream ? 'ws_stream bench;' : '',
     hls ? `hls on; hls_path ${prefix}/hls; hls_fragment 1s;
            hls_playlist_length 3s; hls_cleanup on;` : '',
+    appConf,
   ].join('\n            ');
   const llConf = Object.entries(llhlsConf)
     .map(([k, v]) => ` ws_stream_hls_${k} ${v};`).join('');
@@ -136,6 +140,7 @@ export async function startNginx({ workers = 1, wsStream = true, hls = false,
             add_header Cache-Control no-cache;
             add_header Access-Control-Allow-Origin *;
         }`,
+    moreLocs,
   ].join('\n        ');
   const conf = `${loads.join('\n')}
 ${user}
@@ -158,6 +163,7 @@ ${httpBlock(prefix, `
     ${llhls ? 'keepalive_requests 1000000;  # an LL-HLS client asks ~10/s' : ''}
     server {
         listen 127.0.0.1:${httpPort};
+        ${listen.map((h) => `listen ${h}:${httpPort};`).join(' ')}
         ${locs}
     }`)}`;
   const confPath = path.join(prefix, 'nginx.conf');
