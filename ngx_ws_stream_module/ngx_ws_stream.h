@@ -207,6 +207,8 @@ typedef struct {
     ngx_flag_t               stats;
     ngx_array_t             *trusted;       /* ngx_cidr_t */
     ngx_msec_t               max_lag;       /* 0: only the ring bounds it */
+    ngx_msec_t               latency;       /* the players' shared target,
+                                               0: each its own */
     size_t                   send_lowat;    /* TCP_NOTSENT_LOWAT, 0: off */
     ngx_flag_t               abr;           /* groups switch by themselves */
     ngx_uint_t               abr_start;     /* NGX_WS_STREAM_ABR_START_* */

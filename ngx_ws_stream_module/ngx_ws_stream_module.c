@@ -35,6 +35,12 @@ static ngx_conf_num_bounds_t  ngx_ws_stream_max_message_bounds = {
 };
 
 
+/* a target the player can hold: 0 (none: the player's own) .. 60 s */
+static ngx_conf_num_bounds_t  ngx_ws_stream_latency_bounds = {
+    ngx_conf_check_num_bounds, 0, 60000
+};
+
+
 static ngx_command_t  ngx_ws_stream_commands[] = {
 
     { ngx_string("ws_stream_zone"),
@@ -85,6 +91,13 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_stream_loc_conf_t, max_lag),
       NULL },
+
+    { ngx_string("ws_stream_latency"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, latency),
+      &ngx_ws_stream_latency_bounds },
 
     { ngx_string("ws_stream_send_lowat"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -208,6 +221,7 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
 
     wlcf->stats = NGX_CONF_UNSET;
     wlcf->max_lag = NGX_CONF_UNSET_MSEC;
+    wlcf->latency = NGX_CONF_UNSET_MSEC;
     wlcf->send_lowat = NGX_CONF_UNSET_SIZE;
     wlcf->trusted = NGX_CONF_UNSET_PTR;
     wlcf->abr = NGX_CONF_UNSET;
@@ -235,6 +249,7 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->stats, prev->stats, 1);
     ngx_conf_merge_ptr_value(conf->trusted, prev->trusted, NULL);
     ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 2000);
+    ngx_conf_merge_msec_value(conf->latency, prev->latency, 0);
     ngx_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 65536);
 
     if (conf->abr == NGX_CONF_UNSET) {

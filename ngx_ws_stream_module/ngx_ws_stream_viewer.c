@@ -234,6 +234,11 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
                                                             : "false",
                          ngx_ws_stream_clock());
 
+        if (v->conf->latency) {
+            p = ngx_slprintf(p, hello + sizeof(hello) - 1, ",\"latency\":%M",
+                             v->conf->latency);
+        }
+
         if (v->group) {
             p = ngx_ws_stream_group_hello(v, p, hello + sizeof(hello) - 1);
         }

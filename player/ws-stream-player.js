@@ -44,11 +44,13 @@ export class WsStreamPlayer extends Emitter {
    * @param {{latency?: number, hls?: {url?: string, enabled?: boolean, force?: boolean, Hls?: Function, config?: object},
    *          reconnect?: {min?: number, max?: number}, statsInterval?: number, reportInterval?: number}} [opts]
    */
-  constructor(video, url, { latency = DEFAULT_LATENCY, hls = {}, reconnect, statsInterval = 1000, reportInterval = 1000 } = {}) {
+  constructor(video, url, { latency, hls = {}, reconnect, statsInterval = 1000, reportInterval = 1000 } = {}) {
     super();
     this.video = video;
     this.url = url;
-    this.opts = { latency, hls: { enabled: true, ...hls }, reconnect, statsInterval, reportInterval };
+    // the page's own target wins; else the server's (hello's latency), else the default
+    this._ownLatency = latency !== undefined;
+    this.opts = { latency: latency ?? DEFAULT_LATENCY, hls: { enabled: true, ...hls }, reconnect, statsInterval, reportInterval };
     this.state = 'connecting';
     this.mode = null;            // 'mse' | 'hls' (native) | 'hls.js'
     this.lastStats = null;
@@ -227,6 +229,10 @@ export class WsStreamPlayer extends Emitter {
     this._throughput.sample(0);
     l.on('hello', (m) => {
       this.discontinuity = true;
+      if (!this._ownLatency && Number.isFinite(m.latency) && m.latency > 0) {
+        this.opts.latency = m.latency;      // the server's shared target (ws_stream_latency)
+        this.latency.target = m.latency;
+      }
       const pin = this._rend.hello(m);
       if (pin !== null) l.rendition(pin);   // a reconnect of a viewer that pinned
       this._setState(m.online ? 'buffering' : 'offline');

@@ -97,6 +97,7 @@ describe('08 configuration checks (nginx -t)', () => {
     ['up_fit above 1', 'ws_stream_abr on up_fit=1.5;', /invalid parameter "up_fit=1.5"/],
     ['emergency_lag below down_lag', 'ws_stream_abr on down_lag=2s emergency_lag=1s;',
       /needs low_lag < down_lag < emergency_lag/],
+    ['ws_stream_latency above 60 s', 'ws_stream_latency 61s;', /value must be between 0 and 60000/],
     ['ws_stream_abr twice', 'ws_stream_abr on; ws_stream_abr off;', /"ws_stream_abr" directive is duplicate/],
   ]) {
     it(`${what}: emerg`, async () => {

@@ -215,3 +215,21 @@ test('player: stuck with data ahead for a second (a gap inside the range), it se
   await until(() => v.currentTime > stuck, 2000, 'the player to seek past the stuck point');
   assert.ok(v.currentTime <= END, `seeked to ${v.currentTime}, within what is buffered`);
 });
+
+test('player: the latency target is the page\'s own, else the server\'s from hello, else the default', async (t) => {
+  installFakes(t);
+  const cases = [[undefined, 400, 400], [undefined, undefined, 150], [250, 400, 250]];
+  for (const [page, server, want] of cases) {
+    const v = new FakeVideo();
+    const p = new WsStreamPlayer(v, 'ws://h/ws/live/demo', page === undefined ? {} : { latency: page });
+    await tick();
+    const ws = FakeWebSocket.made.at(-1);
+    ws.open();
+    ws.text({ type: 'hello', version: 1, app: 'live', stream: 'demo', online: true, server_time: Date.now(),
+      ...(server === undefined ? {} : { latency: server }) });
+    await tick();
+    assert.equal(p.latencyTarget, want, `page ${page}, server ${server}`);
+    assert.equal(p.latency.target, want);
+    p.destroy();
+  }
+});
