@@ -35,6 +35,7 @@ typedef struct {
     ngx_str_t                name;
     unsigned                 online:1;
     unsigned                 warned:1;
+    unsigned                 cue:1;         /* appending in-band data */
     ngx_ws_stream_hls_pub_t  hls;
 } ngx_ws_stream_rtmp_ctx_t;
 
@@ -698,14 +699,18 @@ ngx_ws_stream_rtmp_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
 
 /*
  * AMF0 data: "@setDataFrame" "onMetaData" {...} from encoders, or
- * "onMetaData" {...}; viewers get "onMetaData" and what follows.
+ * "onMetaData" {...}; viewers get "onMetaData" and what follows, as the
+ * stream's configuration.  Other data a publisher sends in band (OBS's and
+ * ffmpeg's "onTextData", "onCuePoint", "onCaption"...: a name of letters,
+ * digits and "_") goes to viewers as a data frame of its time, in order
+ * with the media.
  */
 
 static ngx_int_t
 ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     ngx_chain_t *in)
 {
-    u_char                     buf[32];
+    u_char                     buf[32], *p;
     size_t                     n, skip, len;
     ngx_chain_t               *cl;
     ngx_ws_stream_rtmp_ctx_t  *ctx;
@@ -742,14 +747,37 @@ ngx_ws_stream_rtmp_meta(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
         skip = sizeof(set_data_frame) - 1;
     }
 
-    if (n - skip < sizeof(on_meta_data) - 1
-        || ngx_memcmp(buf + skip, on_meta_data, sizeof(on_meta_data) - 1)
-           != 0)
+    if (n - skip >= sizeof(on_meta_data) - 1
+        && ngx_memcmp(buf + skip, on_meta_data, sizeof(on_meta_data) - 1)
+           == 0)
     {
+        (void) ngx_ws_stream_rtmp_append(s, ctx, h, in, skip);
         return NGX_OK;
     }
 
+    /* an AMF0 string: 0x02, a 16-bit length, the name */
+
+    if (n - skip < 4 || buf[skip] != 0x02) {
+        return NGX_OK;
+    }
+
+    len = (buf[skip + 1] << 8) | buf[skip + 2];
+
+    if (len == 0 || len > n - skip - 3) {
+        return NGX_OK;
+    }
+
+    for (p = buf + skip + 3; p < buf + skip + 3 + len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_'))
+        {
+            return NGX_OK;
+        }
+    }
+
+    ctx->cue = 1;
     (void) ngx_ws_stream_rtmp_append(s, ctx, h, in, skip);
+    ctx->cue = 0;
 
     return NGX_OK;
 }
@@ -806,6 +834,11 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
 
     if (rc == NGX_DECLINED) {
         return NGX_OK;
+    }
+
+    if (ctx->cue) {
+        /* in-band data of its time, not the stream's configuration */
+        info.flags = 0;
     }
 
     if (!ctx->online) {
@@ -875,7 +908,8 @@ ngx_ws_stream_rtmp_append(ngx_rtmp_session_t *s,
         sync = (info.flags & WS_STREAM_FLAG_KEY) != 0;
 
     } else {
-        sync = !e->has_video;
+        /* audio of a stream without video; in-band data never */
+        sync = (info.track == WS_STREAM_TRACK_AUDIO && !e->has_video);
     }
 
     ws_stream_ring_commit(&e->ring, WS_STREAM_REC_MEDIA, kind,
