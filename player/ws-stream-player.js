@@ -9,6 +9,7 @@ import { Mp4Remuxer } from './mp4-remux.js';
 import { WsLoader, Emitter, hlsUrlFor } from './loader.js';
 import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from './mse.js';
 import { LatencyController, Timeline } from './latency.js';
+import { decodeData } from './amf0.js';
 import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from './hls-mode.js';
 import { RateMeter, BitrateMeter, PlaybackMeter } from './meters.js';
 import { Renditions } from './renditions.js';
@@ -35,7 +36,9 @@ const clamp = (x, lo, hi) => Math.min(Math.max(x, lo), hi);
  * Events: 'state'(state), 'stats'({latency, buffer, bitrate, throughput, droppedFrames,
  * decodedFrames, state, offset, rate, stalls, stallTime, startupTime, rendition, switches}),
  * 'error'(WsStreamError), 'muted'(true when autoplay forced mute),
- * 'rendition'({index, from, reason, auto, name, bitrate, width, height}) on a group stream.
+ * 'rendition'({index, from, reason, auto, name, bitrate, width, height}) on a group stream,
+ * 'data'({name, value, dts, pts}): the publisher's in-band data (onTextData, onCuePoint...)
+ * when the frame of its time is presented.
  */
 export class WsStreamPlayer extends Emitter {
   /**
@@ -220,6 +223,8 @@ export class WsStreamPlayer extends Emitter {
     this._throughput = new RateMeter();
     this._bitrate = new BitrateMeter();
     this._frameCb = null;        // requestVideoFrameCallback handle, waiting for the first frame
+    this._cues = [];             // in-band data waiting for its time, in pts order
+    this._cueCb = null;
     this._lastTime = -1;
     this._lastAt = 0;
     this._moved = [0, 0];        // [ms, currentTime] of the reading before currentTime last changed
@@ -327,6 +332,7 @@ export class WsStreamPlayer extends Emitter {
 
   _onMedia(m) {
     const track = TRACKS[m.track];
+    if (m.track === 3) return this._onData(m);
     if (!track) return;
     const r = this._demux(track, m.payload);
     if (!r || r.type !== 'frame') return;
@@ -466,6 +472,38 @@ export class WsStreamPlayer extends Emitter {
     this._play();
   }
 
+  // In-band data of the publisher (onTextData, onCuePoint...): a 'data' event when the
+  // frame of its time is presented (per frame with requestVideoFrameCallback, else at
+  // the next control tick); data the playhead has passed by more than a second
+  // (a skip, a latency jump) is dropped.
+  _onData(m) {
+    if (this.discontinuity || !this.timeline.epoch) return;   // no time for it yet
+    let d;
+    try { d = decodeData(m.payload); } catch { return; }
+    const c = { name: d.name, value: d.value, dts: m.dts, pts: this.timeline._map(m.dts) / 1000 };
+    let i = this._cues.length;
+    while (i > 0 && this._cues[i - 1].pts > c.pts) i--;     // they come in dts order; if not, kept so
+    this._cues.splice(i, 0, c);
+    this._watchCues();
+  }
+
+  _fireCues(mediaTime) {
+    while (this._cues.length && this._cues[0].pts <= mediaTime + 0.001) {
+      const c = this._cues.shift();
+      if (c.pts >= mediaTime - 1) this.emit('data', c);
+    }
+  }
+
+  _watchCues() {
+    const v = this.video;
+    if (this._cueCb != null || !this._cues.length || typeof v.requestVideoFrameCallback !== 'function') return;
+    this._cueCb = v.requestVideoFrameCallback((t, f) => {
+      this._cueCb = null;
+      this._fireCues(f.mediaTime);
+      this._watchCues();
+    });
+  }
+
   // The first sample of a connection: report once a frame from it is presented,
   // told by requestVideoFrameCallback; without it (or without video) by _tick.
   _watchFirstFrame(pts) {
@@ -525,6 +563,7 @@ export class WsStreamPlayer extends Emitter {
       this._seekAt = now;
     }
     this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered) });
+    if (this._cues.length && moving) this._fireCues(v.currentTime);
   }
 
   // The stats object, from the meters (no side effects: _stats and _report both use it).
@@ -572,6 +611,7 @@ export class WsStreamPlayer extends Emitter {
     clearTimeout(this._startTimer);
     clearTimeout(this._retryTimer);
     if (this._frameCb != null) this.video.cancelVideoFrameCallback?.(this._frameCb);
+    if (this._cueCb != null) this.video.cancelVideoFrameCallback?.(this._cueCb);
     this._dropHlsJs();
     for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
     this._listeners = [];

@@ -233,3 +233,30 @@ test('player: the latency target is the page\'s own, else the server\'s from hel
     p.destroy();
   }
 });
+
+test('player: in-band data (onTextData) is a data event when the frame of its time is presented', async (t) => {
+  const { v, p, ws } = await startPlaying(t, { reportInterval: 60000 });
+  const got = [];
+  p.on('data', (d) => got.push({ ...d, at: v.currentTime }));
+  const str = (s) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([2, b.length >> 8, b.length & 255]), b]); };
+  const key = (s) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+  const data = (dts, text) => {
+    const body = Buffer.concat([str('onTextData'), Buffer.from([8, 0, 0, 0, 1]), key('text'), str(text), Buffer.from([0, 0, 9])]);
+    const m = Buffer.alloc(14 + body.length);
+    m[0] = 3;
+    m.writeUInt32BE(dts, 1);
+    m.writeUIntBE(Date.now(), 8, 6);
+    body.copy(m, 14);
+    return new Uint8Array(m);
+  };
+  const first = tags[0].timestamp;
+  const now = Math.round(v.currentTime * 1000) + first;
+  ws.binary(data(now + 300, 'soon'));
+  ws.binary(data(now - 1500, 'long past'));      // the playhead passed it long ago: dropped
+  await tick();
+  v.present(v.currentTime + 0.1);
+  assert.deepEqual(got.map((d) => d.value && d.value.text), [], 'nothing before its time');
+  v.present(v.currentTime + 0.35);
+  assert.deepEqual(got.map((d) => [d.name, d.value.text, d.dts]), [['onTextData', 'soon', now + 300]]);
+  assert.ok(Math.abs(got[0].pts - (now + 300 - first) / 1000) < 1e-9, `pts ${got[0].pts}`);
+});
