@@ -413,25 +413,17 @@ ngx_ws_stream_group_decide(ngx_ws_stream_viewer_t *v)
 
     if (!v->conf->abr && !g->abr.pinned) {
         /* no automatic move, but off a rendition that stopped publishing
-         * to the nearest one that does, lower first */
+         * to the nearest one that does, as GONE would */
 
         if (bitrates[g->index] || g->want != g->index) {
             return;
         }
 
-        for (k = 1; k < g->n; k++) {
-            if (g->index + k < g->n && bitrates[g->index + k]) {
-                g->want = g->index + k;
-                break;
-            }
+        k = ws_stream_abr_near(bitrates, (unsigned) g->n,
+                               (unsigned) g->index);
 
-            if (g->index >= k && bitrates[g->index - k]) {
-                g->want = g->index - k;
-                break;
-            }
-        }
-
-        if (g->want != g->index) {
+        if (k < g->n) {
+            g->want = k;
             ngx_ws_stream_switch_post(v);
         }
 

@@ -20,6 +20,8 @@ static ngx_int_t ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v);
 static ngx_uint_t ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v,
     ws_stream_rec_t *rec);
 static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why);
+static ngx_int_t ngx_ws_stream_gate(ngx_ws_stream_group_t *g,
+    ws_stream_rec_t *rec, ngx_uint_t main);
 
 
 void
@@ -176,7 +178,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     size_t                   total, left, rest;
     ssize_t                  n;
     uint64_t                 start;
-    ngx_uint_t               k, nrec, track, tried, main, gate, cut;
+    ngx_uint_t               k, nrec, track, tried, main, gate;
     ngx_chain_t             *cl;
     const uint8_t           *frame;
     ngx_connection_t        *c;
@@ -194,8 +196,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
      * audio that repeats what was sent */
 
     g = v->group;
-    cut = (g && g->state >= NGX_WS_STREAM_SWITCH_HOLD);
-    gate = cut || (g && g->skip_audio);
+    gate = g && (g->state >= NGX_WS_STREAM_SWITCH_HOLD || g->skip_audio);
     main = e->has_video ? WS_STREAM_TRACK_VIDEO : WS_STREAM_TRACK_AUDIO;
 
     cur = v->cur;
@@ -227,14 +228,11 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         track = rec.kind & WS_STREAM_TRACK_MASK;
 
-        if (gate && rec.type == WS_STREAM_REC_MEDIA
-            && !(rec.kind & WS_STREAM_FLAG_CONFIG))
-        {
-            if (cut && track == main
-                && (g->state == NGX_WS_STREAM_SWITCH_HOLD
-                    ? (rec.kind & WS_STREAM_FLAG_KEY)
-                    : (int32_t) (rec.dts - g->cut) >= 0))
-            {
+        if (gate) {
+            rc = ngx_ws_stream_gate(g, &rec, main);
+
+            if (rc == NGX_DONE) {
+                /* at the cut of a move */
                 if (nrec) {
                     break;
                 }
@@ -244,21 +242,19 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
                 return NGX_DECLINED;
             }
 
-            if (g->skip_audio && track == WS_STREAM_TRACK_AUDIO) {
-                if ((int32_t) (rec.dts - g->adts) <= 0) {
-                    ws_stream_ring_next(&cur, &rec);
+            if (rc == NGX_DECLINED) {
+                /* the target's audio that was sent already */
+                ws_stream_ring_next(&cur, &rec);
 
-                    if (nrec == 0) {
-                        v->cur = cur;
-                        start = cur.pos;
-                    }
-
-                    continue;
+                if (nrec == 0) {
+                    v->cur = cur;
+                    start = cur.pos;
                 }
 
-                g->skip_audio = 0;
-                gate = cut;
+                continue;
             }
+
+            gate = g->state >= NGX_WS_STREAM_SWITCH_HOLD || g->skip_audio;
         }
 
         if (rec.type == WS_STREAM_REC_NOTICE
@@ -420,6 +416,47 @@ torn:
                   "ws_stream_buffer larger)");
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A group viewer being moved, or just moved: NGX_DONE for the record at
+ * the cut (the current rendition's first frame of the main track at or
+ * after the cut's dts; while holding, its next keyframe), NGX_DECLINED
+ * for the target's audio up to what was sent, NGX_OK to send it.
+ */
+
+static ngx_int_t
+ngx_ws_stream_gate(ngx_ws_stream_group_t *g, ws_stream_rec_t *rec,
+    ngx_uint_t main)
+{
+    ngx_uint_t  track;
+
+    if (rec->type != WS_STREAM_REC_MEDIA
+        || (rec->kind & WS_STREAM_FLAG_CONFIG))
+    {
+        return NGX_OK;
+    }
+
+    track = rec->kind & WS_STREAM_TRACK_MASK;
+
+    if (g->state >= NGX_WS_STREAM_SWITCH_HOLD && track == main
+        && (g->state == NGX_WS_STREAM_SWITCH_HOLD
+            ? (rec->kind & WS_STREAM_FLAG_KEY)
+            : (int32_t) (rec->dts - g->cut) >= 0))
+    {
+        return NGX_DONE;
+    }
+
+    if (g->skip_audio && track == WS_STREAM_TRACK_AUDIO) {
+        if ((int32_t) (rec->dts - g->adts) <= 0) {
+            return NGX_DECLINED;
+        }
+
+        g->skip_audio = 0;
+    }
+
+    return NGX_OK;
 }
 
 

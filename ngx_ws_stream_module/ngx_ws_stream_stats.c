@@ -17,6 +17,7 @@
 #include "ngx_ws_stream_viewer.h"
 
 
+static void ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot);
 static void ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot,
     ws_stream_agg_t *delay, ws_stream_agg_t *latency);
 static ngx_int_t ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v,
@@ -326,6 +327,21 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
 }
 
 
+/* under the mutex: one WebSocket viewer less in a worker's slot; none left,
+ * its "viewers now" are empty */
+
+static void
+ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot)
+{
+    ws_stream_agg_t  none;
+
+    if (slot && slot->websocket && --slot->websocket == 0) {
+        ws_stream_agg_reset(&none);
+        ngx_ws_stream_slot_now(slot, &none, &none);
+    }
+}
+
+
 /* a worker's "viewers now" of a stream, under the slot's sequence count */
 
 static void
@@ -483,7 +499,6 @@ ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v, ngx_str_t *xff)
 void
 ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
 {
-    ws_stream_agg_t         none;
     ngx_ws_stream_zone_t   *zone;
     ngx_ws_stream_entry_t  *e;
     ngx_ws_stream_slot_t   *slot;
@@ -498,10 +513,7 @@ ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (slot && slot->websocket && --slot->websocket == 0) {
-        ws_stream_agg_reset(&none);
-        ngx_ws_stream_slot_now(slot, &none, &none);
-    }
+    ngx_ws_stream_slot_leave_locked(slot);
 
     if (v->rec) {
         ngx_queue_remove(&v->rec->queue);
@@ -528,7 +540,6 @@ void
 ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
     ngx_uint_t up)
 {
-    ws_stream_agg_t         none;
     ngx_ws_stream_zone_t   *zone;
     ngx_ws_stream_entry_t  *e, *te;
     ngx_ws_stream_slot_t   *slot;
@@ -541,10 +552,7 @@ ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
 
     slot = v->slot;
 
-    if (slot && slot->websocket && --slot->websocket == 0) {
-        ws_stream_agg_reset(&none);
-        ngx_ws_stream_slot_now(slot, &none, &none);
-    }
+    ngx_ws_stream_slot_leave_locked(slot);
 
     slot = ngx_ws_stream_slot_locked(zone, te);
 

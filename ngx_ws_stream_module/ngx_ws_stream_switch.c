@@ -461,7 +461,7 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
 {
     const char             *reason;
     ngx_int_t               from;
-    ngx_uint_t              k, old, up, waited;
+    ngx_uint_t              old, up, waited;
     const uint8_t          *frame;
     ws_stream_rec_t         rec;
     ws_stream_cursor_t      cur;
@@ -536,15 +536,7 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     ngx_shmtx_lock(&v->zone->shpool->mutex);
 
     te->attached[v->zone->proc]++;
-
-    for (k = 0; k < NGX_WS_STREAM_CONF_N; k++) {
-        if (te->conf[k].data
-            && ngx_ws_stream_queue_raw(v, te->conf[k].data, te->conf[k].len)
-               != NGX_OK)
-        {
-            break;
-        }
-    }
+    ngx_ws_stream_queue_conf_locked(v, te);
 
     ngx_shmtx_unlock(&v->zone->shpool->mutex);
 

@@ -204,7 +204,7 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
     u_char                  hello[4096], app[6 * NGX_WS_STREAM_APP_LEN];
     u_char                  name[6 * NGX_WS_STREAM_NAME_LEN], *p;
     size_t                  app_len, name_len;
-    ngx_uint_t              k, online, attach;
+    ngx_uint_t              online, attach;
     ngx_ws_stream_entry_t  *e;
 
     e = &v->zone->sh->streams[v->stream];
@@ -278,15 +278,7 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
         e->attached[v->zone->proc]++;
 
         if (online) {
-            for (k = 0; k < NGX_WS_STREAM_CONF_N; k++) {
-                if (e->conf[k].data
-                    && ngx_ws_stream_queue_raw(v, e->conf[k].data,
-                                               e->conf[k].len)
-                       != NGX_OK)
-                {
-                    break;
-                }
-            }
+            ngx_ws_stream_queue_conf_locked(v, e);
 
             sync = ws_stream_ring_start(&e->ring, &v->cur);
 
@@ -302,6 +294,26 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
     ngx_shmtx_unlock(&v->zone->shpool->mutex);
 
     v->attached = attach;
+}
+
+
+/* under the mutex: the stream's codec configuration, for a viewer that
+ * starts on it (the records are complete frames, copied as they are) */
+
+void
+ngx_ws_stream_queue_conf_locked(ngx_ws_stream_viewer_t *v,
+    ngx_ws_stream_entry_t *e)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < NGX_WS_STREAM_CONF_N; k++) {
+        if (e->conf[k].data
+            && ngx_ws_stream_queue_raw(v, e->conf[k].data, e->conf[k].len)
+               != NGX_OK)
+        {
+            break;
+        }
+    }
 }
 
 

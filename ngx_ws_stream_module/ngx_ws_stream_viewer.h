@@ -223,6 +223,8 @@ ngx_int_t ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_str_t *accept, ngx_uint_t offered);
 
 void ngx_ws_stream_join(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_queue_conf_locked(ngx_ws_stream_viewer_t *v,
+    ngx_ws_stream_entry_t *e);
 void ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_protocol_close(ngx_ws_stream_viewer_t *v, unsigned code,
     const char *reason);

@@ -25,8 +25,6 @@ static unsigned ws_stream_abr_higher(const uint64_t *bitrates, unsigned n,
     unsigned i);
 static unsigned ws_stream_abr_lower(const uint64_t *bitrates, unsigned n,
     unsigned i);
-static unsigned ws_stream_abr_near(const uint64_t *bitrates, unsigned n,
-    unsigned i);
 static unsigned ws_stream_abr_fit(const uint64_t *bitrates, unsigned n,
     unsigned from, uint64_t capacity, uint64_t permille);
 static unsigned ws_stream_abr_track(ws_stream_abr_t *abr,
@@ -281,7 +279,7 @@ ws_stream_abr_lower(const uint64_t *bitrates, unsigned n, unsigned i)
 
 /* for a rendition that does not publish: below, else above */
 
-static unsigned
+unsigned
 ws_stream_abr_near(const uint64_t *bitrates, unsigned n, unsigned i)
 {
     unsigned  j;

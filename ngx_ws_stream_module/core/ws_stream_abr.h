@@ -203,6 +203,13 @@ int ws_stream_abr_pin(ws_stream_abr_t *abr, int index);
 void ws_stream_abr_switched(ws_stream_abr_t *abr, unsigned index,
     uint64_t now_ms);
 
+/*
+ * The publishing rendition nearest to i: the nearest below, else above;
+ * WS_STREAM_ABR_MAX if none publishes (what GONE chooses).
+ */
+unsigned ws_stream_abr_near(const uint64_t *bitrates, unsigned n,
+    unsigned i);
+
 /* "keep", "backlog", "stall", "emergency", "up", "probe_failed", "gone",
  * "pin"; "unknown" for others */
 const char *ws_stream_abr_reason_name(unsigned reason);
