@@ -32,7 +32,7 @@ import { CHROMIUM, checkBrowser, launchBrowser, closeAllBrowsers, openPage, page
 const LINK = '800kbit';
 const AFTER = 15000;        // ms watched once the new rendition shows
 const SETTLE = 500;         // ms: a stall the player reports this soon after the picture changed began before
-const MIN_WATCH = 5000;     // ms: the watch is no test if the top rendition is tried again sooner
+const MIN_WATCH = 5000;     // ms: the watch is no test if a higher rendition is tried sooner
 const NOMINAL = DEFAULT_RENDITIONS.map((r) => parseInt(r.bitrate, 10) * 1000 + 64000);   // + the AAC track
 
 // Runs in the page before its scripts: records the text messages (but pongs),
@@ -278,26 +278,27 @@ describe('65 abr player: Chromium behind a throttled link', () => {
         { timeout: 30000, interval: 250, what: 'a rendition notice moving the viewer down' });
       const shown = await pageWait(page, (a) => window.__abr.resizes.find((x) => x.at >= a && x.w > 0 && x.w < 640), down.at,
         { timeout: 15000, what: 'videoWidth below 640 after the move down' });
-      // watch AFTER ms, or until the server tries the top rendition again
+      // watch AFTER ms, or until the server tries a higher rendition again (a try up
+      // on a link near its limit may stall: the probe's documented cost, not the switch's)
       await pageWait(page, ([a, ms]) => window.__abr.samples.at(-1)[0] >= a + ms ||
-        window.__abr.renditions.some((e) => e.at > a && e.index === 0), [shown.at, AFTER],
+        window.__abr.renditions.some((e) => e.at > a && e.index < e.from), [shown.at, AFTER],
       { timeout: AFTER + 5000, interval: 250, what: `${AFTER} ms after the new rendition showed` });
       r = await record(page);
 
-      const top = r.renditions.find((e) => e.at > shown.at && e.index === 0);
+      const top = r.renditions.find((e) => e.at > shown.at && e.index < e.from);
       const end = Math.min(shown.at + AFTER, top ? top.at : Infinity);
       const first = r.resizes[0];
       const stallsAt = (ms) => { const x = r.samples.filter((s) => s[0] <= ms).pop(); return x ? x[4] : null; };
       t.diagnostic(`first move down ${down.from}->${down.index} (${down.reason}) at ${down.at} ms page time, ` +
         `${down.at - first.at} ms after the first frame; picture ${shown.w}x${shown.h} ${shown.at - down.at} ms after the notice; ` +
         `stalls: ${down.stalls} at the notice, ${stallsAt(shown.at + SETTLE)} once it showed, ${stallsAt(end)} at the end of the watch (${end - shown.at} ms)` +
-        (top ? `; the top rendition tried again ${top.at - down.at} ms after the move down (${top.reason}), stalls at the end ${r.stalls}` : ''));
+        (top ? `; a higher rendition (${top.index}) tried ${top.at - down.at} ms after the move down (${top.reason}), stalls at the end ${r.stalls}` : ''));
 
       assert.deepEqual(r.errors, [], 'player errors');
       assert.deepEqual(problems, [], 'console errors / page errors');
       assert.equal(first.w, 640, 'starts on the top rendition');
       assert.ok(['backlog', 'emergency', 'stall'].includes(down.reason), `first move down: ${JSON.stringify(down)}`);
-      assert.ok(end - shown.at >= MIN_WATCH, `the top rendition was tried again ${end - shown.at} ms after the move down showed`);
+      assert.ok(end - shown.at >= MIN_WATCH, `a higher rendition was tried ${end - shown.at} ms after the move down showed`);
       assert.ok(r.marked, 'the same video element (and no reload)');
       const seen = widths(r, 0, end);
       assert.ok(seen.length >= 2 && seen.slice(1).every((w) => w === 320 || w === 160), `widths ${seen}`);
