@@ -141,8 +141,7 @@ struct ngx_ws_stream_waiter_s {
 
     /* every second, if set: update its figures, add to the stream's */
     void                   (*stats)(ngx_ws_stream_waiter_t *w,
-                                    ws_stream_agg_t *delay,
-                                    ws_stream_agg_t *latency);
+                                    ws_stream_now_t *now);
 };
 
 
@@ -211,6 +210,8 @@ typedef struct {
                                                0: each its own */
     size_t                   send_lowat;    /* TCP_NOTSENT_LOWAT, 0: off */
     ngx_flag_t               abr;           /* groups switch by themselves */
+    ngx_flag_t               channels;      /* ws_stream_switch: to other
+                                               streams on the connection */
     ngx_uint_t               abr_start;     /* NGX_WS_STREAM_ABR_START_* */
     ws_stream_abr_conf_t     abr_conf;
 } ngx_ws_stream_loc_conf_t;

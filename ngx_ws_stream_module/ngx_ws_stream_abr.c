@@ -46,11 +46,15 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
     ngx_int_t               i;
     ngx_str_t               base, n;
     ngx_uint_t              k;
+    ngx_pool_t             *pool;
     ngx_ws_stream_app_t    *a;
     ngx_ws_stream_zone_t   *zone;
     ngx_ws_stream_group_t  *g;
 
     zone = v->zone;
+
+    /* a group joined by a switch has a pool of its own */
+    pool = v->gpool ? v->gpool : v->request->pool;
     a = ngx_ws_stream_app_find(zone, app);
 
     if (a == NULL || a->variants == NULL
@@ -70,7 +74,7 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
         return NGX_DECLINED;
     }
 
-    g = ngx_pcalloc(v->request->pool, sizeof(ngx_ws_stream_group_t));
+    g = ngx_pcalloc(pool, sizeof(ngx_ws_stream_group_t));
     if (g == NULL) {
         return NGX_ERROR;
     }
@@ -79,7 +83,7 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
     g->n = a->variants->nelts;
     g->target = -1;
 
-    g->base.data = ngx_pstrdup(v->request->pool, name);
+    g->base.data = ngx_pstrdup(pool, name);
     if (g->base.data == NULL) {
         return NGX_ERROR;
     }
@@ -96,7 +100,7 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
 
         esc = ngx_escape_json(NULL, n.data, n.len);
 
-        p = ngx_pnalloc(v->request->pool, 2 * n.len + esc);
+        p = ngx_pnalloc(pool, 2 * n.len + esc);
         if (p == NULL) {
             return NGX_ERROR;
         }

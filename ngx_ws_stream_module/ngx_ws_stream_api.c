@@ -57,7 +57,7 @@ static ngx_int_t ngx_ws_stream_api_arg(ngx_http_request_t *r, char *name,
 static void ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone,
     ngx_ws_stream_entry_t *e, ngx_ws_stream_snap_t *s, uint64_t now);
 static void ngx_ws_stream_agg_read(ngx_ws_stream_slot_t *slot,
-    ws_stream_agg_t *delay, ws_stream_agg_t *latency);
+    ws_stream_now_t *now);
 static char *ngx_ws_stream_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ws_stream_api_create_loc_conf(ngx_conf_t *cf);
@@ -506,7 +506,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
     ngx_int_t              k;
     ngx_str_t              base;
     ngx_uint_t             p;
-    ws_stream_agg_t        delay, latency;
+    ws_stream_now_t        figures;
     ngx_ws_stream_app_t   *a;
     ngx_ws_stream_slot_t  *slot;
 
@@ -536,8 +536,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
     s->torn = e->torn;
 
     s->c = e->stats.gone;
-    ws_stream_agg_reset(&s->delay_now);
-    ws_stream_agg_reset(&s->latency_now);
+    ws_stream_now_reset(&s->now);
 
     for (p = 0; p < NGX_WS_STREAM_MAX_PROCS; p++) {
         slot = e->stats.slots[p];
@@ -548,9 +547,8 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
 
         ngx_ws_stream_counts_add(&s->c, &slot->c);
 
-        ngx_ws_stream_agg_read(slot, &delay, &latency);
-        ws_stream_agg_merge(&s->delay_now, &delay);
-        ws_stream_agg_merge(&s->latency_now, &latency);
+        ngx_ws_stream_agg_read(slot, &figures);
+        ws_stream_now_merge(&s->now, &figures);
 
         s->websocket += slot->websocket;
 
@@ -574,8 +572,7 @@ ngx_ws_stream_snap_entry(ngx_ws_stream_zone_t *zone, ngx_ws_stream_entry_t *e,
 /* a slot's "viewers now", rewritten by its worker without the mutex */
 
 static void
-ngx_ws_stream_agg_read(ngx_ws_stream_slot_t *slot, ws_stream_agg_t *delay,
-    ws_stream_agg_t *latency)
+ngx_ws_stream_agg_read(ngx_ws_stream_slot_t *slot, ws_stream_now_t *now)
 {
     ngx_uint_t         tries;
     ngx_atomic_uint_t  seq;
@@ -584,8 +581,7 @@ ngx_ws_stream_agg_read(ngx_ws_stream_slot_t *slot, ws_stream_agg_t *delay,
         seq = slot->seq;
         ngx_memory_barrier();
 
-        *delay = slot->delay_now;
-        *latency = slot->latency_now;
+        *now = slot->now;
 
         ngx_memory_barrier();
 
@@ -597,8 +593,7 @@ ngx_ws_stream_agg_read(ngx_ws_stream_slot_t *slot, ws_stream_agg_t *delay,
     /* the tick is slower than four copies only if it was stopped in the
      * middle: a worker killed there; its slot goes with it */
 
-    ws_stream_agg_reset(delay);
-    ws_stream_agg_reset(latency);
+    ws_stream_now_reset(now);
 }
 
 

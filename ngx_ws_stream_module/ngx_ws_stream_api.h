@@ -49,8 +49,7 @@ typedef struct {
     uint64_t                   torn;
 
     ngx_ws_stream_counts_t     c;
-    ws_stream_agg_t            delay_now;
-    ws_stream_agg_t            latency_now;
+    ws_stream_now_t            now;
     uint64_t                   websocket;
     uint64_t                   hls_clients;
     uint64_t                   peak;

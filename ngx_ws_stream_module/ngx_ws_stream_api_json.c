@@ -21,6 +21,7 @@ static void ngx_ws_stream_json_codec(ws_stream_out_t *o, const char *key,
     const char *codec, ngx_uint_t level);
 static void ngx_ws_stream_json_agg(ws_stream_out_t *o, const char *key,
     ws_stream_agg_t *a, const uint32_t *bounds);
+static void ngx_ws_stream_json_sync(ws_stream_out_t *o, ws_stream_spread_t *s);
 static void ngx_ws_stream_json_double(ws_stream_out_t *o, const char *key,
     double v, unsigned decimals);
 
@@ -199,10 +200,39 @@ ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
     ws_stream_json_uint(o, "clients", s->hls_clients);
     ws_stream_json_close(o, 0);
 
-    ngx_ws_stream_json_agg(o, "send_delay_ms", &s->delay_now,
+    ngx_ws_stream_json_agg(o, "send_delay_ms", &s->now.delay,
                            ws_stream_hist_delay);
-    ngx_ws_stream_json_agg(o, "latency_ms", &s->latency_now,
+    ngx_ws_stream_json_agg(o, "latency_ms", &s->now.latency,
                            ws_stream_hist_latency);
+    ngx_ws_stream_json_sync(o, &s->now.sync);
+
+    ws_stream_json_close(o, 0);
+}
+
+
+/*
+ * The audience's offsets from the shared latency target (reports'
+ * "sync"), and the spread between the earliest and the latest viewer
+ */
+
+static void
+ngx_ws_stream_json_sync(ws_stream_out_t *o, ws_stream_spread_t *s)
+{
+    ws_stream_json_open(o, "sync_ms", 0);
+    ws_stream_json_uint(o, "viewers", s->n);
+
+    if (s->n == 0) {
+        ws_stream_json_null(o, "min");
+        ws_stream_json_null(o, "avg");
+        ws_stream_json_null(o, "max");
+        ws_stream_json_null(o, "spread");
+
+    } else {
+        ws_stream_json_num(o, "min", s->min, 1);
+        ws_stream_json_num(o, "avg", s->sum / s->n, 1);
+        ws_stream_json_num(o, "max", s->max, 1);
+        ws_stream_json_num(o, "spread", s->max - s->min, 1);
+    }
 
     ws_stream_json_close(o, 0);
 }
@@ -313,6 +343,8 @@ ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_vrec_t *v,
         ws_stream_json_null(o, "rendition");
     }
 
+    ws_stream_json_uint(o, "channel_switches", v->channels);
+
     if (v->delay_known) {
         ws_stream_json_num(o, "send_delay_ms", v->delay_us / 1000.0, 1);
         ws_stream_json_num(o, "send_delay_max_ms", v->delay_max_us / 1000.0,
@@ -342,6 +374,16 @@ ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_vrec_t *v,
     ngx_ws_stream_json_double(o, "stall_ms", v->stall_ms, 1);
     ngx_ws_stream_json_double(o, "startup_ms", v->startup_ms, 1);
     ngx_ws_stream_json_double(o, "playback_rate", v->rate, 3);
+    ngx_ws_stream_json_double(o, "target_ms", v->target, 1);
+    ngx_ws_stream_json_double(o, "jitter_ms", v->jitter, 1);
+    ngx_ws_stream_json_double(o, "clock_error_ms", v->clock_err, 1);
+
+    if (v->sync_known) {
+        ws_stream_json_num(o, "sync_ms", v->sync, 1);
+
+    } else {
+        ws_stream_json_null(o, "sync_ms");
+    }
 
     if (v->state[0]) {
         ws_stream_json_cstr(o, "state", v->state);

@@ -145,7 +145,15 @@ static void ngx_ws_stream_metrics_hist(ws_stream_out_t *o,
     ngx_uint_t latency);
 static void ngx_ws_stream_metrics_aggs(ws_stream_out_t *o,
     ngx_array_t *snaps, const char *name, const char *help,
-    ngx_uint_t latency);
+    ngx_uint_t what);
+static ngx_int_t ngx_ws_stream_metrics_now(ngx_ws_stream_snap_t *s,
+    ngx_uint_t what, ngx_uint_t stat, double *v);
+
+
+/* the "viewers now" figures: metrics_aggs' what */
+#define NGX_WS_STREAM_NOW_DELAY    0
+#define NGX_WS_STREAM_NOW_LATENCY  1
+#define NGX_WS_STREAM_NOW_SYNC     2
 
 
 ngx_int_t
@@ -212,10 +220,15 @@ ngx_ws_stream_metrics_write(ngx_ws_stream_zone_t *zone, ngx_array_t *snaps,
 
     ngx_ws_stream_metrics_aggs(o, snaps, "ws_stream_viewer_latency",
                                "client-reported latency over the viewers "
-                               "now", 1);
+                               "now", NGX_WS_STREAM_NOW_LATENCY);
     ngx_ws_stream_metrics_aggs(o, snaps, "ws_stream_send_delay",
                                "mean send delay of the last second over "
-                               "the viewers now", 0);
+                               "the viewers now", NGX_WS_STREAM_NOW_DELAY);
+    ngx_ws_stream_metrics_aggs(o, snaps, "ws_stream_viewer_sync",
+                               "client-reported offset from the shared "
+                               "latency target over the viewers now "
+                               "(spread: latest - earliest)",
+                               NGX_WS_STREAM_NOW_SYNC);
 
     return o->overflow ? NGX_ERROR : NGX_OK;
 }
@@ -325,46 +338,83 @@ ngx_ws_stream_metrics_hist(ws_stream_out_t *o, ngx_array_t *snaps,
 }
 
 
-/* name_min_seconds, _avg_, _max_: streams without such viewers have none */
+/*
+ * name_min_seconds, _avg_, _max_ (and for sync _spread_): streams
+ * without such viewers have none
+ */
 
 static void
 ngx_ws_stream_metrics_aggs(ws_stream_out_t *o, ngx_array_t *snaps,
-    const char *name, const char *help, ngx_uint_t latency)
+    const char *name, const char *help, ngx_uint_t what)
 {
     char                   metric[64];
     double                 v;
-    ngx_uint_t             k, i;
-    ws_stream_agg_t       *a;
+    ngx_uint_t             k, i, n;
     ws_stream_label_t      l[2];
     ngx_ws_stream_snap_t  *s;
 
-    static const char     *stat[] = { "min", "avg", "max" };
+    static const char     *stat[] = { "min", "avg", "max", "spread" };
 
     s = snaps->elts;
+    n = (what == NGX_WS_STREAM_NOW_SYNC) ? 4 : 3;
 
     l[0].name = "app";
     l[1].name = "stream";
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < n; i++) {
         ngx_sprintf((u_char *) metric, "%s_%s_seconds%Z", name, stat[i]);
         ws_stream_prom_head(o, metric, "gauge", help);
 
         for (k = 0; k < snaps->nelts; k++) {
-            a = latency ? &s[k].latency_now : &s[k].delay_now;
 
-            if (a->n == 0) {
+            if (ngx_ws_stream_metrics_now(&s[k], what, i, &v) != NGX_OK) {
                 continue;
             }
-
-            v = (i == 0) ? a->min_us
-                         : (i == 1) ? (double) a->sum_us / a->n : a->max_us;
 
             l[0].value = s[k].app;
             l[0].len = s[k].app_len;
             l[1].value = s[k].name;
             l[1].len = s[k].name_len;
 
-            ws_stream_prom_num(o, metric, l, 2, v / 1e6);
+            ws_stream_prom_num(o, metric, l, 2, v);
         }
     }
+}
+
+
+/* one figure of a stream's viewers now, in seconds */
+
+static ngx_int_t
+ngx_ws_stream_metrics_now(ngx_ws_stream_snap_t *s, ngx_uint_t what,
+    ngx_uint_t stat, double *v)
+{
+    ws_stream_agg_t     *a;
+    ws_stream_spread_t  *sp;
+
+    if (what == NGX_WS_STREAM_NOW_SYNC) {
+        sp = &s->now.sync;
+
+        if (sp->n == 0) {
+            return NGX_DECLINED;
+        }
+
+        *v = (stat == 0) ? sp->min
+             : (stat == 1) ? sp->sum / sp->n
+             : (stat == 2) ? sp->max : sp->max - sp->min;
+        *v /= 1e3;
+
+        return NGX_OK;
+    }
+
+    a = (what == NGX_WS_STREAM_NOW_LATENCY) ? &s->now.latency : &s->now.delay;
+
+    if (a->n == 0) {
+        return NGX_DECLINED;
+    }
+
+    *v = (stat == 0) ? a->min_us
+         : (stat == 1) ? (double) a->sum_us / a->n : a->max_us;
+    *v /= 1e6;
+
+    return NGX_OK;
 }

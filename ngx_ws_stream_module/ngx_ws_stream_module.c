@@ -99,6 +99,13 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       offsetof(ngx_ws_stream_loc_conf_t, latency),
       &ngx_ws_stream_latency_bounds },
 
+    { ngx_string("ws_stream_switch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, channels),
+      NULL },
+
     { ngx_string("ws_stream_send_lowat"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -225,6 +232,7 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
     wlcf->send_lowat = NGX_CONF_UNSET_SIZE;
     wlcf->trusted = NGX_CONF_UNSET_PTR;
     wlcf->abr = NGX_CONF_UNSET;
+    wlcf->channels = NGX_CONF_UNSET;
 
     wlcf->enable = NGX_CONF_UNSET;
     wlcf->max_message = NGX_CONF_UNSET_SIZE;
@@ -250,6 +258,7 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->trusted, prev->trusted, NULL);
     ngx_conf_merge_msec_value(conf->max_lag, prev->max_lag, 2000);
     ngx_conf_merge_msec_value(conf->latency, prev->latency, 0);
+    ngx_conf_merge_value(conf->channels, prev->channels, 0);
     ngx_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 65536);
 
     if (conf->abr == NGX_CONF_UNSET) {

@@ -18,8 +18,10 @@
 
 
 static void ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot);
+static void ngx_ws_stream_rec_move_locked(ngx_ws_stream_vrec_t *rec,
+    ngx_ws_stream_entry_t *e, ngx_ws_stream_entry_t *te);
 static void ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot,
-    ws_stream_agg_t *delay, ws_stream_agg_t *latency);
+    ws_stream_now_t *now);
 static ngx_int_t ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v,
     ngx_str_t *xff);
 
@@ -45,8 +47,7 @@ ngx_ws_stream_slot_locked(ngx_ws_stream_zone_t *zone,
             return NULL;
         }
 
-        ws_stream_agg_reset(&slot->delay_now);
-        ws_stream_agg_reset(&slot->latency_now);
+        ws_stream_now_reset(&slot->now);
 
         e->stats.slots[zone->proc] = slot;
     }
@@ -275,7 +276,7 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
 {
     ngx_uint_t               i;
     ngx_queue_t             *q;
-    ws_stream_agg_t          delay, latency;
+    ws_stream_now_t          now;
     ngx_ws_stream_slot_t    *slot;
     ngx_ws_stream_entry_t   *e;
     ngx_ws_stream_local_t   *l;
@@ -308,8 +309,7 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
             continue;
         }
 
-        ws_stream_agg_reset(&delay);
-        ws_stream_agg_reset(&latency);
+        ws_stream_now_reset(&now);
 
         for (q = ngx_queue_head(&l->waiters);
              q != ngx_queue_sentinel(&l->waiters);
@@ -318,11 +318,11 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
             w = ngx_queue_data(q, ngx_ws_stream_waiter_t, queue);
 
             if (w->stats) {
-                w->stats(w, &delay, &latency);
+                w->stats(w, &now);
             }
         }
 
-        ngx_ws_stream_slot_now(slot, &delay, &latency);
+        ngx_ws_stream_slot_now(slot, &now);
     }
 }
 
@@ -333,11 +333,11 @@ ngx_ws_stream_stats_tick(ngx_ws_stream_zone_t *zone)
 static void
 ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot)
 {
-    ws_stream_agg_t  none;
+    ws_stream_now_t  none;
 
     if (slot && slot->websocket && --slot->websocket == 0) {
-        ws_stream_agg_reset(&none);
-        ngx_ws_stream_slot_now(slot, &none, &none);
+        ws_stream_now_reset(&none);
+        ngx_ws_stream_slot_now(slot, &none);
     }
 }
 
@@ -345,14 +345,12 @@ ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot)
 /* a worker's "viewers now" of a stream, under the slot's sequence count */
 
 static void
-ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot, ws_stream_agg_t *delay,
-    ws_stream_agg_t *latency)
+ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot, ws_stream_now_t *now)
 {
     (void) ngx_atomic_fetch_add(&slot->seq, 1);
     ngx_memory_barrier();
 
-    slot->delay_now = *delay;
-    slot->latency_now = *latency;
+    slot->now = *now;
 
     ngx_memory_barrier();
     (void) ngx_atomic_fetch_add(&slot->seq, 1);
@@ -568,11 +566,70 @@ ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
     }
 
     if (v->rec) {
-        ngx_queue_remove(&v->rec->queue);
-        e->stats.nvrecs--;
+        ngx_ws_stream_rec_move_locked(v->rec, e, te);
+    }
 
-        ngx_queue_insert_tail(&te->stats.vrecs, &v->rec->queue);
-        te->stats.nvrecs++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    v->slot = slot;
+}
+
+
+/* under the mutex: a viewer's record into the list of another stream */
+
+static void
+ngx_ws_stream_rec_move_locked(ngx_ws_stream_vrec_t *rec,
+    ngx_ws_stream_entry_t *e, ngx_ws_stream_entry_t *te)
+{
+    ngx_queue_remove(&rec->queue);
+    e->stats.nvrecs--;
+
+    ngx_queue_insert_tail(&te->stats.vrecs, &rec->queue);
+    te->stats.nvrecs++;
+}
+
+
+/*
+ * A switch to another stream: one connection more of that stream, and
+ * one viewer of it from now on; its record goes with it, the rendition
+ * state of a group it left set back.
+ */
+
+void
+ngx_ws_stream_stats_channel(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
+    ngx_uint_t group)
+{
+    ngx_ws_stream_zone_t   *zone;
+    ngx_ws_stream_entry_t  *e, *te;
+    ngx_ws_stream_slot_t   *slot;
+    ngx_ws_stream_vrec_t   *rec;
+
+    zone = v->zone;
+    e = &zone->sh->streams[v->stream];
+    te = &zone->sh->streams[to];
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_ws_stream_slot_leave_locked(v->slot);
+
+    slot = ngx_ws_stream_slot_locked(zone, te);
+
+    if (slot) {
+        slot->websocket++;
+        slot->c.connections++;
+    }
+
+    rec = v->rec;
+
+    if (rec) {
+        ngx_ws_stream_rec_move_locked(rec, e, te);
+
+        rec->rendition = group ? 0 : -1;
+        rec->rendition_auto = 0;
+        rec->switches_up = 0;
+        rec->switches_down = 0;
+        rec->switch_reason[0] = '\0';
+        rec->channels++;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -589,6 +646,8 @@ ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
 
     v->report_at = ngx_ws_stream_now_ms();
     v->latency = m->latency;
+    v->sync = m->sync;
+    v->has_sync = m->has_sync;
 
     if (v->slot == NULL || !v->conf->stats) {
         return;
@@ -617,6 +676,11 @@ ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
     rec->stall_ms = m->stall_ms;
     rec->startup_ms = m->startup_ms;
     rec->rate = m->rate;
+    rec->target = m->target;
+    rec->jitter = m->jitter;
+    rec->clock_err = m->clock_err;
+    rec->sync = m->sync;
+    rec->sync_known = m->has_sync;
     ngx_memcpy(rec->state, m->state, sizeof(rec->state));
     rec->state[sizeof(rec->state) - 1] = '\0';
 
@@ -633,8 +697,7 @@ ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
  */
 
 void
-ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
-    ws_stream_agg_t *latency)
+ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
 {
     uint64_t                 now, lag, lag_ms, unsent, bps, dt, rate;
     socklen_t                len;
@@ -652,15 +715,19 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_agg_t *delay,
     now = ngx_ws_stream_now_ms();
 
     if (v->delay_n) {
-        ws_stream_agg_add(delay, ws_stream_hist_delay,
+        ws_stream_agg_add(&agg->delay, ws_stream_hist_delay,
                           v->delay_sum / v->delay_n);
     }
 
-    if (v->report_at && now - v->report_at < NGX_WS_STREAM_REPORT_AGE
-        && v->latency >= 0)
-    {
-        ws_stream_agg_add(latency, ws_stream_hist_latency,
-                          (uint64_t) (v->latency * 1000));
+    if (v->report_at && now - v->report_at < NGX_WS_STREAM_REPORT_AGE) {
+        if (v->latency >= 0) {
+            ws_stream_agg_add(&agg->latency, ws_stream_hist_latency,
+                              (uint64_t) (v->latency * 1000));
+        }
+
+        if (v->has_sync) {
+            ws_stream_spread_add(&agg->sync, v->sync);
+        }
     }
 
     rec = v->rec;

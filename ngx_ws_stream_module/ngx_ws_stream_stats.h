@@ -54,8 +54,7 @@ typedef struct {
     /* gauges of this worker's viewers now, rewritten every second */
     uint32_t                 websocket;     /* exact: at join and leave */
     ngx_atomic_t             seq;           /* odd while rewritten */
-    ws_stream_agg_t          delay_now;
-    ws_stream_agg_t          latency_now;
+    ws_stream_now_t          now;
 } ngx_ws_stream_slot_t;
 
 
@@ -131,6 +130,7 @@ typedef struct {
     uint32_t                 switches_up;
     uint32_t                 switches_down;
     char                     switch_reason[16];  /* of the newest */
+    uint32_t                 channels;      /* switches to another stream */
 
     /* the newest client report; fields not sent are -1 */
     uint64_t                 report_at;     /* wall clock ms, 0: none */
@@ -144,6 +144,11 @@ typedef struct {
     double                   stall_ms;
     double                   startup_ms;
     double                   rate;
+    double                   target;        /* the player's latency target */
+    double                   jitter;
+    double                   clock_err;
+    double                   sync;          /* latency - the shared target */
+    unsigned                 sync_known:1;
     char                     state[16];
 } ngx_ws_stream_vrec_t;
 

@@ -181,6 +181,7 @@ ngx_ws_stream_viewer_cleanup(void *data)
     ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);
     ngx_ws_stream_stats_leave(v);
     ngx_ws_stream_entry_put(v->zone, v->stream);
+    ngx_ws_stream_channel_cleanup(v);
 
     if (v->out) {
         ngx_free(v->out);
@@ -225,10 +226,14 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
                        - name;
         }
 
+        /* after a switch, the new stream's hello is a channel notice */
+
         p = ngx_snprintf(hello, sizeof(hello),
-                         "{\"type\":\"hello\",\"version\":1,"
+                         "{\"type\":%s,"
                          "\"app\":\"%*s\",\"stream\":\"%*s\","
                          "\"online\":%s,\"server_time\":%.3f",
+                         v->channel ? "\"channel\""
+                                    : "\"hello\",\"version\":1",
                          app_len, app, name_len, name,
                          e->pub == NGX_WS_STREAM_PUB_ONLINE ? "true"
                                                             : "false",
@@ -237,6 +242,10 @@ ngx_ws_stream_join(ngx_ws_stream_viewer_t *v)
         if (v->conf->latency) {
             p = ngx_slprintf(p, hello + sizeof(hello) - 1, ",\"latency\":%M",
                              v->conf->latency);
+        }
+
+        if (v->conf->channels) {
+            p = ngx_slprintf(p, hello + sizeof(hello) - 1, ",\"switch\":true");
         }
 
         if (v->group) {
@@ -515,6 +524,10 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ws_stream_ws_msg_t *msg)
 
         ngx_ws_stream_send(v);
         return NGX_OK;
+    }
+
+    if (m.type == WS_STREAM_MSG_SWITCH) {
+        return ngx_ws_stream_channel(v, &m);
     }
 
     /* ping: %.17g keeps every double exact */

@@ -114,6 +114,8 @@ struct ngx_ws_stream_viewer_s {
 
     ws_stream_cursor_t       cur;
     ngx_ws_stream_group_t       *group;
+    ngx_pool_t                  *gpool;         /* of a group joined by a
+                                                   switch, else NULL */
 
     /* whole frames, and the rest of a ring frame the socket took part of */
     u_char                      *out;
@@ -145,8 +147,13 @@ struct ngx_ws_stream_viewer_s {
                                                    holds, at that rate */
     uint64_t                     report_at;
     double                       latency;       /* newest report's */
+    double                       sync;          /* ... and its offset from
+                                                   the shared target */
 
     unsigned                     joined:1;
+    unsigned                     has_sync:1;
+    unsigned                     channel:1;     /* switched: the next join
+                                                   says "channel" */
     unsigned                     attached:1;
     unsigned                     need_key:1;
     unsigned                     ping_sent:1;
@@ -252,6 +259,11 @@ void ngx_ws_stream_group_report(ngx_ws_stream_viewer_t *v,
     ws_stream_client_msg_t *m);
 ngx_int_t ngx_ws_stream_group_pin(ngx_ws_stream_viewer_t *v, int index);
 
+/* ngx_ws_stream_channel.c */
+ngx_int_t ngx_ws_stream_channel(ngx_ws_stream_viewer_t *v,
+    ws_stream_client_msg_t *m);
+void ngx_ws_stream_channel_cleanup(ngx_ws_stream_viewer_t *v);
+
 /* ngx_ws_stream_switch.c */
 void ngx_ws_stream_switch_post(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_switch_wake(ngx_ws_stream_waiter_t *w);
@@ -268,10 +280,12 @@ void ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
     ngx_uint_t up);
+void ngx_ws_stream_stats_channel(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
+    ngx_uint_t group);
 void ngx_ws_stream_stats_report(ngx_ws_stream_viewer_t *v,
     ws_stream_client_msg_t *m);
 void ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w,
-    ws_stream_agg_t *delay, ws_stream_agg_t *latency);
+    ws_stream_now_t *now);
 
 
 #endif /* _NGX_WS_STREAM_VIEWER_H_INCLUDED_ */

@@ -179,7 +179,7 @@ describe('50 stats API: figures and requests', () => {
       assert.deepEqual({ ...r, age_ms: 0 }, {
         age_ms: 0, latency_ms: latencies[i], buffer_ms: 100 + i, bitrate_bps: 1000000, throughput_bps: 5000000,
         dropped_frames: i, decoded_frames: 300, stalls: 1, stall_ms: 250, startup_ms: 400 + i, playback_rate: 1.05,
-        state: 'playing',
+        target_ms: null, jitter_ms: null, clock_error_ms: null, sync_ms: null, state: 'playing',
       });
     }
     assert.equal(byPort.get(viewers[3].ws._socket.localPort).report, null);

@@ -41,15 +41,18 @@ typedef struct {
 #define WS_STREAM_F_T           2
 #define WS_STREAM_F_STATE       3
 #define WS_STREAM_F_NUM         4       /* the report's numbers from here */
-#define WS_STREAM_NUMS          10
-#define WS_STREAM_F_INDEX       14      /* rendition */
-#define WS_STREAM_F_N           15
+#define WS_STREAM_NUMS          13
+#define WS_STREAM_F_INDEX       17      /* rendition */
+#define WS_STREAM_F_SYNC        18      /* report, signed */
+#define WS_STREAM_F_STREAM      19      /* switch */
+#define WS_STREAM_F_N           20
 
 
 static const char  *ws_stream_json_fields[WS_STREAM_F_N] = {
     "type", "id", "t", "state",
     "latency", "buffer", "bitrate", "dropped", "decoded", "stalls",
-    "stall_ms", "startup_ms", "rate", "throughput", "index"
+    "stall_ms", "startup_ms", "rate", "throughput", "target", "jitter",
+    "clock_err", "index", "sync", "stream"
 };
 
 
@@ -71,7 +74,10 @@ static const ws_stream_json_num_t  ws_stream_json_nums[WS_STREAM_NUMS] = {
     { offsetof(ws_stream_client_msg_t, stall_ms), WS_STREAM_JSON_MAX_NUM },
     { offsetof(ws_stream_client_msg_t, startup_ms), WS_STREAM_JSON_MAX_NUM },
     { offsetof(ws_stream_client_msg_t, rate), WS_STREAM_JSON_MAX_RATE },
-    { offsetof(ws_stream_client_msg_t, throughput), WS_STREAM_JSON_MAX_NUM }
+    { offsetof(ws_stream_client_msg_t, throughput), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, target), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, jitter), WS_STREAM_JSON_MAX_NUM },
+    { offsetof(ws_stream_client_msg_t, clock_err), WS_STREAM_JSON_MAX_NUM }
 };
 
 
@@ -104,6 +110,8 @@ static int ws_stream_json_ping(ws_stream_json_value_t *vals,
 static int ws_stream_json_report(ws_stream_json_value_t *vals,
     unsigned present, ws_stream_client_msg_t *m);
 static int ws_stream_json_rendition(ws_stream_json_value_t *vals,
+    unsigned present, ws_stream_client_msg_t *m);
+static int ws_stream_json_switch(ws_stream_json_value_t *vals,
     unsigned present, ws_stream_client_msg_t *m);
 static int ws_stream_json_error(ws_stream_client_msg_t *m,
     const char *error);
@@ -247,6 +255,11 @@ done:
         return ws_stream_json_rendition(vals, present, m);
     }
 
+    if (ws_stream_json_is(&value, "switch")) {
+        m->type = WS_STREAM_MSG_SWITCH;
+        return ws_stream_json_switch(vals, present, m);
+    }
+
     return ws_stream_json_error(m, "unknown type");
 }
 
@@ -267,6 +280,73 @@ ws_stream_json_rendition(ws_stream_json_value_t *vals, unsigned present,
     }
 
     m->index = (int) d;
+
+    return WS_STREAM_OK;
+}
+
+
+/*
+ * A switch: "stream" is a string of 1 .. WS_STREAM_STREAM_LEN - 1 bytes
+ * of UTF-8 once decoded, without control characters; whether it names
+ * an application and a stream is the server's to say.
+ */
+
+static int
+ws_stream_json_switch(ws_stream_json_value_t *vals, unsigned present,
+    ws_stream_client_msg_t *m)
+{
+    size_t                   n;
+    uint32_t                 c;
+    const uint8_t           *s;
+    ws_stream_json_value_t  *v;
+
+    v = &vals[WS_STREAM_F_STREAM];
+
+    if (!(present & (1 << WS_STREAM_F_STREAM))
+        || v->type != WS_STREAM_JSON_STRING
+        || v->start == v->end)
+    {
+        return ws_stream_json_error(m, "switch without a stream");
+    }
+
+    s = v->start;
+    n = 0;
+
+    while (s < v->end) {
+        c = ws_stream_json_next(&s, v->end);
+
+        if (c < 0x20 || c == 0x7f) {
+            return ws_stream_json_error(m, "invalid switch stream");
+        }
+
+        if (n + 4 >= WS_STREAM_STREAM_LEN) {
+            return ws_stream_json_error(m, "switch stream too long");
+        }
+
+        /* back to UTF-8: the string was valid, so c is a scalar value */
+
+        if (c < 0x80) {
+            m->stream[n++] = (char) c;
+
+        } else if (c < 0x800) {
+            m->stream[n++] = (char) (0xc0 | (c >> 6));
+            m->stream[n++] = (char) (0x80 | (c & 0x3f));
+
+        } else if (c < 0x10000) {
+            m->stream[n++] = (char) (0xe0 | (c >> 12));
+            m->stream[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+            m->stream[n++] = (char) (0x80 | (c & 0x3f));
+
+        } else {
+            m->stream[n++] = (char) (0xf0 | (c >> 18));
+            m->stream[n++] = (char) (0x80 | ((c >> 12) & 0x3f));
+            m->stream[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+            m->stream[n++] = (char) (0x80 | (c & 0x3f));
+        }
+    }
+
+    m->stream[n] = '\0';
+    m->stream_len = n;
 
     return WS_STREAM_OK;
 }
@@ -330,6 +410,18 @@ ws_stream_json_report(ws_stream_json_value_t *vals, unsigned present,
         }
 
         *ws_stream_json_num_field(m, i) = d + 0.0;
+    }
+
+    if (present & (1 << WS_STREAM_F_SYNC)) {
+        if (ws_stream_json_double(&vals[WS_STREAM_F_SYNC], &d)
+            != WS_STREAM_OK
+            || d < -WS_STREAM_SYNC_MAX || d > WS_STREAM_SYNC_MAX)
+        {
+            return ws_stream_json_error(m, "invalid report number");
+        }
+
+        m->sync = d + 0.0;
+        m->has_sync = 1;
     }
 
     if (!(present & (1 << WS_STREAM_F_STATE))) {

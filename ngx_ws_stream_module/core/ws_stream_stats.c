@@ -170,6 +170,60 @@ ws_stream_agg_merge(ws_stream_agg_t *dst, const ws_stream_agg_t *src)
 }
 
 
+void
+ws_stream_spread_add(ws_stream_spread_t *s, double v)
+{
+    if (s->n == 0 || v < s->min) {
+        s->min = v;
+    }
+
+    if (s->n == 0 || v > s->max) {
+        s->max = v;
+    }
+
+    s->n++;
+    s->sum += v;
+}
+
+
+void
+ws_stream_spread_merge(ws_stream_spread_t *dst, const ws_stream_spread_t *src)
+{
+    if (src->n == 0) {
+        return;
+    }
+
+    if (dst->n == 0 || src->min < dst->min) {
+        dst->min = src->min;
+    }
+
+    if (dst->n == 0 || src->max > dst->max) {
+        dst->max = src->max;
+    }
+
+    dst->n += src->n;
+    dst->sum += src->sum;
+}
+
+
+void
+ws_stream_now_reset(ws_stream_now_t *now)
+{
+    ws_stream_agg_reset(&now->delay);
+    ws_stream_agg_reset(&now->latency);
+    memset(&now->sync, 0, sizeof(ws_stream_spread_t));
+}
+
+
+void
+ws_stream_now_merge(ws_stream_now_t *dst, const ws_stream_now_t *src)
+{
+    ws_stream_agg_merge(&dst->delay, &src->delay);
+    ws_stream_agg_merge(&dst->latency, &src->latency);
+    ws_stream_spread_merge(&dst->sync, &src->sync);
+}
+
+
 uint64_t
 ws_stream_agg_quantile(const ws_stream_agg_t *a, const uint32_t *bounds,
     double q)

@@ -49,6 +49,26 @@ typedef struct {
 } ws_stream_agg_t;
 
 
+/*
+ * Signed current values of some viewers (their offsets from the shared
+ * latency target, ms): how far apart the audience is
+ */
+typedef struct {
+    uint64_t         n;
+    double           sum;
+    double           min;           /* meaningful when n > 0 */
+    double           max;
+} ws_stream_spread_t;
+
+
+/* a worker's "viewers now" of one stream, rewritten every second */
+typedef struct {
+    ws_stream_agg_t      delay;     /* ingest -> socket, us */
+    ws_stream_agg_t      latency;   /* client reports, us */
+    ws_stream_spread_t   sync;      /* client reports, ms */
+} ws_stream_now_t;
+
+
 void ws_stream_hist_add(ws_stream_hist_t *h, const uint32_t *bounds,
     uint64_t v_us);
 /* dst += src, bucket by bucket */
@@ -58,6 +78,13 @@ void ws_stream_agg_reset(ws_stream_agg_t *a);
 void ws_stream_agg_add(ws_stream_agg_t *a, const uint32_t *bounds,
     uint64_t v_us);
 void ws_stream_agg_merge(ws_stream_agg_t *dst, const ws_stream_agg_t *src);
+
+void ws_stream_spread_add(ws_stream_spread_t *s, double v);
+void ws_stream_spread_merge(ws_stream_spread_t *dst,
+    const ws_stream_spread_t *src);
+
+void ws_stream_now_reset(ws_stream_now_t *now);
+void ws_stream_now_merge(ws_stream_now_t *dst, const ws_stream_now_t *src);
 
 /*
  * The q-quantile (0 < q < 1) of the values counted in a, estimated from

@@ -95,7 +95,8 @@ test_json_report_numbers(void)
 
     static const char  *names[] = {
         "latency", "buffer", "bitrate", "dropped", "decoded", "stalls",
-        "stall_ms", "startup_ms", "rate", "throughput"
+        "stall_ms", "startup_ms", "rate", "throughput", "target", "jitter",
+        "clock_err"
     };
 
     static const char  *bad[] = {
@@ -105,7 +106,8 @@ test_json_report_numbers(void)
 
     double  *v[] = {
         &m.latency, &m.buffer, &m.bitrate, &m.dropped, &m.decoded, &m.stalls,
-        &m.stall_ms, &m.startup_ms, &m.rate, &m.throughput
+        &m.stall_ms, &m.startup_ms, &m.rate, &m.throughput, &m.target,
+        &m.jitter, &m.clock_err
     };
 
     n = sizeof(names) / sizeof(names[0]);
@@ -531,6 +533,88 @@ test_json_rendition(void)
 }
 
 
+/* sync: signed, -10^6 .. 10^6, and whether it was sent */
+
+static void
+test_json_sync(void)
+{
+    ws_stream_client_msg_t  m;
+
+    T(test_json_ok("{\"type\":\"report\",\"latency\":160}")
+      && !m.has_sync && m.target == -1 && m.clock_err == -1);
+    T(test_json_ok("{\"type\":\"report\",\"sync\":-12.5}")
+      && m.has_sync && m.sync == -12.5);
+    T(test_json_ok("{\"type\":\"report\",\"sync\":-1}")
+      && m.has_sync && m.sync == -1);
+    T(test_json_ok("{\"type\":\"report\",\"sync\":0,\"target\":150,"
+                   "\"jitter\":31.5,\"clock_err\":0.25}")
+      && m.has_sync && m.sync == 0 && m.target == 150 && m.jitter == 31.5
+      && m.clock_err == 0.25);
+    T(test_json_ok("{\"type\":\"report\",\"sync\":1e6}") && m.sync == 1e6);
+    T(test_json_ok("{\"type\":\"report\",\"sync\":-1e6}"));
+    T(test_json_err("{\"type\":\"report\",\"sync\":1000001}")
+      && strcmp(m.error, "invalid report number") == 0);
+    T(test_json_err("{\"type\":\"report\",\"sync\":-1000001}"));
+    T(test_json_err("{\"type\":\"report\",\"sync\":\"1\"}"));
+    T(test_json_err("{\"type\":\"report\",\"sync\":null}"));
+    T(test_json_err("{\"type\":\"report\",\"sync\":1,\"sync\":2}"));
+
+    test_json_truncate("{\"type\":\"report\",\"sync\":-3.25,"
+                       "\"clock_err\":1}");
+}
+
+
+/* a switch: a string, decoded, no control characters, bounded */
+
+static void
+test_json_switch(void)
+{
+    char                     buf[600];
+    size_t                   n;
+    ws_stream_client_msg_t  m;
+
+    T(test_json_ok("{\"type\":\"switch\",\"stream\":\"live/other\"}")
+      && m.type == WS_STREAM_MSG_SWITCH && m.stream_len == 10
+      && strcmp(m.stream, "live/other") == 0);
+    T(test_json_ok("{\"stream\":\"a\\/b\",\"type\":\"switch\"}")
+      && strcmp(m.stream, "a/b") == 0);
+    T(test_json_ok("{\"type\":\"switch\",\"stream\":\"x/\\u00e9\\ud83d"
+                   "\\ude00\\u0800\"}")
+      && m.stream_len == 2 + 2 + 4 + 3
+      && memcmp(m.stream, "x/\xc3\xa9\xf0\x9f\x98\x80\xe0\xa0\x80", 11) == 0);
+
+    /* the server says whether a name exists; the parser only its form */
+    T(test_json_ok("{\"type\":\"switch\",\"stream\":\"noslash\"}"));
+
+    T(test_json_err("{\"type\":\"switch\"}")
+      && strcmp(m.error, "switch without a stream") == 0);
+    T(test_json_err("{\"type\":\"switch\",\"stream\":\"\"}"));
+    T(test_json_err("{\"type\":\"switch\",\"stream\":1}"));
+    T(test_json_err("{\"type\":\"switch\",\"stream\":null}"));
+    T(test_json_err("{\"type\":\"switch\",\"stream\":\"a/\\nb\"}")
+      && strcmp(m.error, "invalid switch stream") == 0);
+    T(test_json_err("{\"type\":\"switch\",\"stream\":\"a/\\u007f\"}"));
+    T(test_json_err("{\"type\":\"switch\",\"stream\":\"a/\\u0000\"}"));
+
+    /* 251 bytes fit with the NUL (the last code point may take 4) */
+
+    n = (size_t) sprintf(buf, "{\"type\":\"switch\",\"stream\":\"a/");
+    memset(buf + n, 'b', 249);
+    n += 249;
+    memcpy(buf + n, "\"}", 3);
+    T(test_json_parse(buf, n + 2, &m) == WS_STREAM_OK
+      && m.stream_len == 251);
+
+    memset(buf + n, 'b', 300);
+    n += 300;
+    memcpy(buf + n, "\"}", 3);
+    T(test_json_parse(buf, n + 2, &m) == WS_STREAM_ERROR
+      && strcmp(m.error, "switch stream too long") == 0);
+
+    test_json_truncate("{\"type\":\"switch\",\"stream\":\"live/\\u00e9\"}");
+}
+
+
 void
 test_json(void)
 {
@@ -538,4 +622,6 @@ test_json(void)
     test_json_report();
     test_json_errors();
     test_json_rendition();
+    test_json_sync();
+    test_json_switch();
 }

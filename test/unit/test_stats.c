@@ -213,6 +213,47 @@ test_stats_agg(void)
 }
 
 
+/* signed offsets: min, max, mean, merged across workers */
+
+static void
+test_stats_spread(void)
+{
+    ws_stream_now_t     a, b, z;
+
+    ws_stream_now_reset(&a);
+    ws_stream_now_reset(&b);
+    ws_stream_now_reset(&z);
+
+    T(a.sync.n == 0 && a.latency.n == 0 && a.latency.min_us == UINT64_MAX);
+
+    ws_stream_spread_add(&a.sync, 12.5);
+    T(a.sync.n == 1 && a.sync.min == 12.5 && a.sync.max == 12.5);
+
+    ws_stream_spread_add(&a.sync, -20);
+    ws_stream_spread_add(&a.sync, 3);
+    T(a.sync.n == 3 && a.sync.min == -20 && a.sync.max == 12.5
+      && a.sync.sum == -4.5);
+
+    /* all above zero: the minimum is not 0 */
+    ws_stream_spread_add(&b.sync, 40);
+    ws_stream_spread_add(&b.sync, 35);
+    T(b.sync.min == 35 && b.sync.max == 40);
+
+    /* an empty one changes nothing, either way */
+    ws_stream_now_merge(&b, &z);
+    T(b.sync.n == 2 && b.sync.min == 35 && b.sync.max == 40);
+
+    ws_stream_now_merge(&z, &b);
+    T(z.sync.n == 2 && z.sync.min == 35 && z.sync.max == 40
+      && z.sync.sum == 75);
+
+    ws_stream_now_merge(&z, &a);
+    T(z.sync.n == 5 && z.sync.min == -20 && z.sync.max == 40
+      && z.sync.sum == 70.5);
+    T(z.latency.n == 0 && z.delay.n == 0);
+}
+
+
 static void
 test_stats_rate(void)
 {
@@ -1023,6 +1064,7 @@ test_stats(void)
 {
     test_stats_hist();
     test_stats_agg();
+    test_stats_spread();
     test_stats_rate();
     test_stats_seen();
     test_stats_codec();
