@@ -58,6 +58,7 @@ const STREAM_GROUPS = [
     ['websocket / hls', [['viewers.websocket', fmtCount], ['viewers.hls', fmtCount]]],
     ['peak', [['viewers.peak', fmtCount]]],
     ['connections', [['viewers.connections', fmtCount]]],
+    ['drift apart', [['sync_ms.spread', fmtMs]]],
   ]],
   ['HLS', [
     ['requests', [['hls.requests', fmtCount]]],
@@ -66,7 +67,8 @@ const STREAM_GROUPS = [
   ]],
 ];
 
-const DELAYS = [['send_delay_ms', 'send delay'], ['latency_ms', 'latency']];
+// sync_ms: the viewers' offsets from the shared target (signed; no percentiles)
+const DELAYS = [['send_delay_ms', 'send delay'], ['latency_ms', 'latency'], ['sync_ms', 'offset from target']];
 
 const VIEWER_COLUMNS = [
   ['id', [['id', fmtText]]],
@@ -84,6 +86,10 @@ const VIEWER_COLUMNS = [
   ['lag', [['lag_bytes', fmtBytes], ['lag_ms', fmtMs]]],
   ['send delay / max', [['send_delay_ms', fmtMs], ['send_delay_max_ms', fmtMs]]],
   ['latency', [['report.latency_ms', fmtMs]]],
+  ['offset / target', [['report.sync_ms', fmtMs], ['report.target_ms', fmtMs]]],
+  ['jitter', [['report.jitter_ms', fmtMs]]],
+  ['clock \u00b1', [['report.clock_error_ms', fmtMs]]],
+  ['channel switches', [['channel_switches', fmtCount]]],
   ['buffer', [['report.buffer_ms', fmtMs]]],
   ['bitrate', [['report.bitrate_bps', fmtBitrate]]],
   ['throughput', [['report.throughput_bps', fmtBitrate]]],

@@ -89,16 +89,8 @@ const sum = (list, path) => {
  * combined).
  */
 export function groupTotals(renditions) {
-  let lat = null;
-  for (const s of renditions) {
-    const l = s.latency_ms;
-    if (!l || !num(l.viewers) || l.viewers <= 0 || !num(l.avg)) continue;
-    lat = lat || { viewers: 0, sum: 0, min: Infinity, max: -Infinity };
-    lat.viewers += l.viewers;
-    lat.sum += l.avg * l.viewers;
-    if (num(l.min)) lat.min = Math.min(lat.min, l.min);
-    if (num(l.max)) lat.max = Math.max(lat.max, l.max);
-  }
+  const lat = overViewers(renditions, 'latency_ms');
+  const sync = overViewers(renditions, 'sync_ms');
   const online = renditions.filter((s) => s.online).length;
   return {
     renditions: renditions.length,
@@ -112,12 +104,30 @@ export function groupTotals(renditions) {
     switches: { up: sum(renditions, 'switches.up'), down: sum(renditions, 'switches.down') },
     video: { keyframes_misaligned: sum(renditions, 'video.keyframes_misaligned') },
     ingest_bitrate_bps: sum(renditions, 'ingest_bitrate_bps'),
-    latency_ms: {
-      viewers: lat ? lat.viewers : 0,
-      avg: lat ? Math.round((lat.sum / lat.viewers) * 10) / 10 : null,
-      min: lat && lat.min !== Infinity ? lat.min : null,
-      max: lat && lat.max !== -Infinity ? lat.max : null,
-    },
+    latency_ms: lat,
+    sync_ms: { ...sync, spread: sync.viewers ? sync.max - sync.min : null },
+  };
+}
+
+/**
+ * min, max and the mean weighted by the viewers counted of each rendition's
+ * `key` ({viewers, min, avg, max}); nulls when no rendition has viewers in it.
+ */
+function overViewers(renditions, key) {
+  let n = 0, total = 0, min = Infinity, max = -Infinity;
+  for (const s of renditions) {
+    const l = s[key];
+    if (!l || !num(l.viewers) || l.viewers <= 0 || !num(l.avg)) continue;
+    n += l.viewers;
+    total += l.avg * l.viewers;
+    if (num(l.min)) min = Math.min(min, l.min);
+    if (num(l.max)) max = Math.max(max, l.max);
+  }
+  return {
+    viewers: n,
+    avg: n ? Math.round((total / n) * 10) / 10 : null,
+    min: min !== Infinity ? min : null,
+    max: max !== -Infinity ? max : null,
   };
 }
 
@@ -154,11 +164,12 @@ export const RENDITION_COLUMNS = [
   ['switched in \u2191 / \u2193', [['switches.up', fmtCount], ['switches.down', fmtCount]]],
   ['keyframes misaligned', [['video.keyframes_misaligned', fmtCount]]],
   ['latency avg', [['latency_ms.avg', fmtMs]]],
+  ['drift', [['sync_ms.spread', fmtMs]]],
 ];
 
 /** The fields of the totals row: the columns that add up (viewers, switches, misaligned). */
 export const TOTAL_FIELDS = new Set(['viewers.now', 'viewers.websocket', 'viewers.hls', 'switches.up', 'switches.down',
-  'video.keyframes_misaligned', 'latency_ms.avg']);
+  'video.keyframes_misaligned', 'latency_ms.avg', 'sync_ms.spread']);
 
 /** What a row of `columns` shows for obj: per column, per field {field, text, value}. */
 export function rowCells(columns, obj) {

@@ -20,7 +20,9 @@ const DASHBOARD = path.join(REPO, 'dashboard');
 const UA = 'dash-test/1.0 <img src=x onerror="window.__xss=1"> \u202eevil & "quoted" and a long tail to be cut off';
 // HTTP header values are bytes: the UTF-8 of UA, one latin1 character a byte
 const uaHeader = (i) => Buffer.from(`${UA} #${i}`, 'utf8').toString('latin1');
-const REPORT = { type: 'report', latency: 420.5, buffer: 380, bitrate: 2100000, dropped: 0, decoded: 1800, stalls: 0, state: 'playing' };
+const REPORT = { type: 'report', latency: 420.5, buffer: 380, bitrate: 2100000, dropped: 0, decoded: 1800, stalls: 0, state: 'playing',
+  sync: 12.5 };
+const REPORT2 = { type: 'report', sync: -7.5, state: 'playing' };   // the second viewer: an offset, no latency
 const MARKUP = `<i>it&amp;"q'`;        // a stream name that is markup
 const PAGE = 50;
 
@@ -116,11 +118,13 @@ describe('52 dashboard', () => {
     for (let i = 0; i < 2; i++)
       viewers.push(await Viewer.connect(env.http('live', 'demo'), { wsOptions: { headers: { 'User-Agent': uaHeader(i) } } }));
     // reports older than 10 s are left out of latency_ms: keep sending
-    viewers[0].send(REPORT);
-    reportTimer = setInterval(() => viewers[0].send(REPORT), 2000);
+    const reports = () => { viewers[0].send(REPORT); viewers[1].send(REPORT2); };
+    reports();
+    reportTimer = setInterval(reports, 2000);
     await waitUntil(async () => {
       const s = demoOf(await api('streams'));
-      return s && s.online && s.video && s.video.width && s.audio && s.viewers.websocket === 2 && s.latency_ms.avg !== null;
+      return s && s.online && s.video && s.video.width && s.audio && s.viewers.websocket === 2 && s.latency_ms.avg !== null
+        && s.sync_ms.viewers === 2;
     }, { timeout: 20000, what: 'live/demo online in the API with 2 viewers, video, audio and a latency' });
 
     main = await open(`${base()}/stats/`);
@@ -131,7 +135,7 @@ describe('52 dashboard', () => {
 
     const names = ['viewers.now', 'viewers.websocket', 'viewers.hls', 'video.codec', 'video.format', 'video.profile', 'video.level',
       'video.resolution', 'audio.codec', 'audio.sample_rate_hz', 'audio.channels', 'latency_ms.avg', 'latency_ms.viewers',
-      'latency_ms.min', 'latency_ms.max', 'publisher.address'];
+      'latency_ms.min', 'latency_ms.max', 'sync_ms.avg', 'sync_ms.min', 'sync_ms.max', 'sync_ms.spread', 'publisher.address'];
     await agree('live/demo', async () => {
       const [s, got] = [demoOf(await api('streams')), await fields(page, 'live/demo', names)];
       const out = [];
@@ -149,12 +153,14 @@ describe('52 dashboard', () => {
         differ(out, `latency_ms.${k} text`, got[`latency_ms.${k}`].text, fmtMs(s.latency_ms[k]));
       }
       differ(out, 'latency_ms.viewers', got['latency_ms.viewers'].text, String(s.latency_ms.viewers));
+      for (const k of ['avg', 'min', 'max', 'spread']) differ(out, `sync_ms.${k} text`, got[`sync_ms.${k}`].text, fmtMs(s.sync_ms[k]));
       differ(out, 'publisher.address', got['publisher.address'].text, s.publisher.address);
       return out;
     });
     const s = demoOf(await api('streams'));
     assert.equal(s.viewers.now, 2, 'two WebSocket viewers, no HLS');
     assert.equal(s.latency_ms.avg, REPORT.latency, 'the one report is the average');
+    assert.deepEqual(s.sync_ms, { viewers: 2, min: -7.5, avg: 2.5, max: 12.5, spread: 20 });
     assert.equal(fmtSize(s.video.width, s.video.height), '640\u00d7360');
 
     await agree('server', async () => {

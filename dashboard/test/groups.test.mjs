@@ -116,6 +116,7 @@ test('the group\'s viewers are the sum of its renditions\'; switches, misaligned
   assert.equal(t.video.keyframes_misaligned, 2);
   assert.equal(t.ingest_bitrate_bps, 3700000 + 3 * 128000);
   assert.deepEqual(t.latency_ms, { viewers: 0, avg: null, min: null, max: null });
+  assert.deepEqual(t.sync_ms, { viewers: 0, avg: null, min: null, max: null, spread: null });
   assert.equal(fmtGroupOnline(t), 'online');
 
   // latency over all reporting viewers: the mean weighted by their numbers
@@ -126,6 +127,15 @@ test('the group\'s viewers are the sum of its renditions\'; switches, misaligned
     rendition('live', 'g', '_mid', { latency: lat(0, null, null, null) }),
   ]);
   assert.deepEqual(t2.latency_ms, { viewers: 4, avg: 450, min: 300, max: 700 });
+
+  // the audience's drift across renditions: the earliest and the latest viewer of any
+  const t4 = groupTotals([
+    { ...rendition('live', 'g', '_hi'), sync_ms: { viewers: 2, min: -10, avg: -4, max: 2, spread: 12 } },
+    { ...rendition('live', 'g', '_lo'), sync_ms: { viewers: 2, min: 5, avg: 10, max: 15, spread: 10 } },
+    { ...rendition('live', 'g', '_mid'), sync_ms: { viewers: 0, min: null, avg: null, max: null, spread: null } },
+  ]);
+  assert.deepEqual(t4.sync_ms, { viewers: 4, avg: 3, min: -10, max: 15, spread: 25 });
+  assert.equal(rowCells(RENDITION_COLUMNS, t4).at(-1)[0].text, '25 ms');
   assert.equal(t2.state, 'partial');
   assert.equal(fmtGroupOnline(t2), '2/3 online');
   const t3 = groupTotals([rendition('live', 'g', '_hi', { online: false, switches: null })]);
@@ -142,7 +152,7 @@ test('a rendition row shows its resolution, measured bitrate, codecs, viewers, s
   assert.deepEqual(text(g.renditions[1]), {
     rendition: ['_360p'], state: ['online'], resolution: ['640\u00d7360'], 'frame rate': ['30 fps'],
     'video bitrate': ['900 kbit/s'], codecs: ['avc1.64001f', 'mp4a.40.2'], viewers: ['3'], 'ws / hls': ['2', '1'],
-    'switched in \u2191 / \u2193': ['1', '4'], 'keyframes misaligned': ['2'], 'latency avg': [DASH],
+    'switched in \u2191 / \u2193': ['1', '4'], 'keyframes misaligned': ['2'], 'latency avg': [DASH], drift: [DASH],
   });
   const cells = byHead(g.renditions[1]);
   assert.deepEqual(cells.viewers, [{ field: 'viewers.now', text: '3', value: 3 }], 'the raw number goes into data-value');
@@ -157,7 +167,7 @@ test('a rendition row shows its resolution, measured bitrate, codecs, viewers, s
   const totals = RENDITION_COLUMNS.flatMap(([, fields]) => fields).filter(([path]) => TOTAL_FIELDS.has(path))
     .map((spec) => [spec[0], fieldText(spec, t)]);
   assert.deepEqual(totals, [['viewers.now', '8'], ['viewers.websocket', '7'], ['viewers.hls', '1'], ['switches.up', '4'],
-    ['switches.down', '6'], ['video.keyframes_misaligned', '2'], ['latency_ms.avg', DASH]]);
+    ['switches.down', '6'], ['video.keyframes_misaligned', '2'], ['latency_ms.avg', DASH], ['sync_ms.spread', DASH]]);
 });
 
 test('the Rendition column: index and name, auto or pinned, switches up/down, last reason', () => {
