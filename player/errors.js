@@ -11,6 +11,7 @@ export const ErrorCodes = Object.freeze({
   CODEC_UNSUPPORTED: 'CODEC_UNSUPPORTED',
   QUOTA: 'QUOTA',
   MEDIA: 'MEDIA',
+  SWITCH_FAILED: 'SWITCH_FAILED',
 });
 
 /**

@@ -1,12 +1,14 @@
 // WsLoader: the WebSocket side of the player (protocol v1, docs/protocol.md).
 // Opens the socket, parses messages, keeps a server clock estimate from
-// ping/pong, sends reports, and reconnects with backoff and full jitter.
+// ping/pong (clock.js), sends reports, changes stream on the open connection or
+// by reconnecting, and reconnects with backoff and full jitter.
 import { ErrorCodes, WsStreamError } from './errors.js';
 import { parseMediaHeader } from './flv-demux.js';
+import { ClockEstimator } from './clock.js';
 
 const PING_INTERVAL = 2000;
 const QUICK_PINGS = [50, 250, 500];   // ms after open
-const CLOCK_SAMPLES = 8;
+const RECHECK = 250;                  // ms: a pong that contradicts the clock estimate: ask again this soon
 const IDLE_TIMEOUT = 10000;           // nothing received (pongs come every 2 s): reconnect
 const CONNECT_TIMEOUT = 10000;
 
@@ -50,19 +52,21 @@ export function hlsUrlFor(wsUrl) {
   return u.toString();
 }
 
-// report numbers (docs/protocol.md): name -> [largest value, rounded to 1/n]
+// report numbers (docs/protocol.md): name -> [smallest, largest value, rounded to 1/n]
 const REPORT_NUMBERS = [
-  ...['latency', 'buffer', 'bitrate', 'throughput', 'dropped', 'decoded', 'stalls', 'stall_ms', 'startup_ms']
-    .map((k) => [k, 1e12, 10]),
-  ['rate', 16, 1000],
+  ...['latency', 'buffer', 'bitrate', 'throughput', 'dropped', 'decoded', 'stalls', 'stall_ms', 'startup_ms',
+    'target', 'jitter', 'clock_err'].map((k) => [k, 0, 1e12, 10]),
+  ['sync', -1e6, 1e6, 10],
+  ['rate', 0, 16, 1000],
 ];
 
 /**
  * WebSocket loader.
  * Events: 'open', 'hello'(json), 'notice'(json: offline, online, skipped),
- * 'rendition'(json: the rendition notice of a group viewer), 'config'({track,dts,payload}),
+ * 'rendition'(json: the rendition notice of a group viewer), 'channel'(json: the stream changed
+ * on this connection), 'switch_failed'(json), 'config'({track,dts,payload}),
  * 'media'({track,key,dts,cts,ingest,payload}), 'close'({code,reason,willReconnect}),
- * 'error'(WsStreamError), 'clock'({offset,rtt}).
+ * 'error'(WsStreamError), 'clock'({offset,rtt,error,step}).
  */
 export class WsLoader extends Emitter {
   /**
@@ -79,9 +83,8 @@ export class WsLoader extends Emitter {
     this.closed = false;
     this.attempt = 0;
     this.pingId = 0;
-    this.samples = [];          // {offset, rtt}
-    this.offset = null;         // server ms = performance.timeOrigin + performance.now() + offset
-    this.rtt = null;
+    this.clock = new ClockEstimator();   // server ms = performance.timeOrigin + performance.now() + offset
+    this.hello = null;          // this connection's hello
     this.bytes = 0;             // binary bytes received (for bitrate)
     this.connections = 0;
     this._timers = new Set();
@@ -93,8 +96,21 @@ export class WsLoader extends Emitter {
 
   /** Server wall clock estimate, ms since the Unix epoch (local clock if not synced yet). */
   serverNow() {
-    return performance.timeOrigin + performance.now() + (this.offset ?? 0);
+    const t = performance.now();
+    return performance.timeOrigin + t + (this.clock.offsetAt(t) ?? 0);
   }
+
+  /** @returns {number|null} server clock minus local clock (ms), null before hello */
+  get offset() { return this.clock.offsetAt(performance.now()); }
+
+  /** @returns {number|null} bound of the offset's error (ms): half the round trip of the sample in use, plus drift over its age */
+  get clockError() { return this.clock.errorAt(performance.now()); }
+
+  /** @returns {number|null} round trip (ms) of the sample in use */
+  get rtt() { return this.clock.rttAt(performance.now()); }
+
+  /** @returns {boolean} whether this connection's hello allows a switch on it (`"switch": true`) */
+  get canSwitch() { return this.isOpen && !!this.hello && this.hello.switch === true; }
 
   /** @returns {boolean} whether the socket is open */
   get isOpen() { return !!this.ws && this.ws.readyState === 1; }
@@ -107,9 +123,9 @@ export class WsLoader extends Emitter {
    */
   report(obj) {
     const msg = { type: 'report' };
-    for (const [k, max, n] of REPORT_NUMBERS) {
+    for (const [k, min, max, n] of REPORT_NUMBERS) {
       const v = obj[k];
-      if (typeof v === 'number' && Number.isFinite(v)) msg[k] = Math.round(Math.min(Math.max(v, 0), max) * n) / n;
+      if (typeof v === 'number' && Number.isFinite(v)) msg[k] = Math.round(Math.min(Math.max(v, min), max) * n) / n;
     }
     if (typeof obj.state === 'string' && /^[a-z_]{1,15}$/.test(obj.state)) msg.state = obj.state;
     return this._send(msg);
@@ -124,6 +140,29 @@ export class WsLoader extends Emitter {
    */
   rendition(index) {
     return this._send({ type: 'rendition', index });
+  }
+
+  /**
+   * Change stream: on this connection when its hello allowed it (a `switch` message,
+   * answered by `channel` or `switch_failed`), else by connecting to `url` now.
+   * @param {string} path "app/name" @param {string} url the stream's ws:// URL
+   * @returns {'switch'|'reconnect'|null} how; null once closed
+   */
+  switchStream(path, url) {
+    if (this.closed) return null;
+    if (this.canSwitch && this._send({ type: 'switch', stream: path })) return 'switch';
+    this.url = url;
+    this.attempt = 0;
+    clearTimeout(this._reconnectTimer);
+    const ws = this.ws;
+    if (ws) {
+      this._detach(ws);
+      try { ws.close(1000); } catch { /* closing anyway */ }
+      this._onClose(1000, 'switch', 0);
+    } else {
+      this._connect();
+    }
+    return 'reconnect';
   }
 
   /** Close for good (no reconnect). */
@@ -172,6 +211,9 @@ export class WsLoader extends Emitter {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this._gotHello = false;
+    this.hello = null;
+    this._openedAt = performance.now();   // hello's server_time is after this: a sample of the clock
+    this.clock.reconnect();
     ws.onopen = () => {
       this.connections++;
       this.emit('open');
@@ -203,9 +245,11 @@ export class WsLoader extends Emitter {
     this._onClose(1006, reason);
   }
 
-  _onClose(code, reason) {
+  // `delay`: ms to reconnect after (default: backoff with full jitter)
+  _onClose(code, reason, delay) {
     if (this.ws) this._detach(this.ws);
     this.ws = null;
+    this.hello = null;
     this._clearTimers();
     const willReconnect = !this.closed;
     if (code === 1002 || code === 1003 || code === 1007 || code === 1009)
@@ -218,27 +262,22 @@ export class WsLoader extends Emitter {
     const cap = Math.min(this.backoff.max, min * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
     // full jitter, with a small floor so a server that refuses at once is not hammered
-    const delay = Math.max(50, Math.random() * cap);
-    this._reconnectTimer = setTimeout(() => this._connect(), delay);
+    this._reconnectTimer = setTimeout(() => this._connect(), delay ?? Math.max(50, Math.random() * cap));
   }
 
   _ping() {
     this._send({ type: 'ping', id: this.pingId++, t: performance.now() });
   }
 
-  _onPong(msg) {
-    const t1 = performance.now();
-    if (typeof msg.t !== 'number' || typeof msg.server_time !== 'number') return;
-    const rtt = t1 - msg.t;
-    if (!(rtt >= 0) || rtt > 60000) return;
-    const offset = msg.server_time + rtt / 2 - (performance.timeOrigin + t1);
-    this.samples.push({ offset, rtt });
-    if (this.samples.length > CLOCK_SAMPLES) this.samples.shift();
-    let best = this.samples[0];
-    for (const s of this.samples) if (s.rtt < best.rtt) best = s;
-    this.offset = best.offset;
-    this.rtt = best.rtt;
-    this.emit('clock', { offset: best.offset, rtt: best.rtt });
+  // A reply made at server_time within the local round trip t0..t1 (protocol.md, pong).
+  _clockSample(t0, serverTime) {
+    const t1 = performance.now(), rtt = t1 - t0;
+    if (typeof serverTime !== 'number' || !(rtt >= 0) || rtt > 60000) return;
+    const t = (t0 + t1) / 2;
+    const r = this.clock.add({ t, offset: serverTime - (performance.timeOrigin + t), rtt });
+    if (r === 'bad') return;
+    if (r === 'suspect') this._later(() => this._ping(), RECHECK);
+    this.emit('clock', { offset: this.offset, rtt: this.rtt, error: this.clockError, step: r === 'step' });
   }
 
   _onMessage(data) {
@@ -253,14 +292,14 @@ export class WsLoader extends Emitter {
       switch (msg.type) {
         case 'hello':
           this._gotHello = true;
-          // rough clock until the first pong
-          if (this.offset === null && typeof msg.server_time === 'number')
-            this.offset = msg.server_time - (performance.timeOrigin + performance.now());
+          this.hello = msg;
+          // made after the socket was asked for: a first clock sample, its round trip the handshake
+          this._clockSample(this._openedAt, msg.server_time);
           this.emit('hello', msg);
           break;
-        case 'pong': this._onPong(msg); break;
+        case 'pong': if (typeof msg.t === 'number') this._clockSample(msg.t, msg.server_time); break;
         case 'offline': case 'online': case 'skipped': this.emit('notice', msg); break;
-        case 'rendition': this.emit('rendition', msg); break;
+        case 'rendition': case 'channel': case 'switch_failed': this.emit(msg.type, msg); break;
         default: break;   // unknown types are ignored (protocol.md)
       }
       return;

@@ -6,7 +6,7 @@ import { ErrorCodes, WsStreamError } from '../errors.js';
 test('ErrorCodes: frozen, value = name', () => {
   assert.ok(Object.isFrozen(ErrorCodes));
   assert.deepEqual(Object.keys(ErrorCodes), ['NETWORK', 'PROTOCOL', 'DEMUX', 'REMUX', 'MSE_UNSUPPORTED',
-    'MSE_APPEND', 'CODEC_UNSUPPORTED', 'QUOTA', 'MEDIA']);
+    'MSE_APPEND', 'CODEC_UNSUPPORTED', 'QUOTA', 'MEDIA', 'SWITCH_FAILED']);
   for (const [k, v] of Object.entries(ErrorCodes)) assert.equal(k, v);
 });
 
