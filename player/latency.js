@@ -1,6 +1,6 @@
-// Latency: map presentation time -> server ingest time, measure the latency of
-// the frame being shown, and hold a target with playbackRate (small band,
-// proportional, with hysteresis) or a jump to near the live edge.
+// The player's two time maps: presentation time -> server ingest time (IngestMap,
+// which the sync controller, sync.js, measures latency with), and stream dts -> one
+// continuous player timeline across reconnects, restarts and channels (Timeline).
 
 /** Presentation time (s, player timeline) -> ingest time (server ms), sorted by pts. */
 export class IngestMap {
@@ -68,109 +68,6 @@ export class IngestMap {
     }
     const f = (t - p[lo]) / (p[hi] - p[lo]);
     return g[lo] + f * (g[hi] - g[lo]);
-  }
-}
-
-/**
- * Holds the latency target. tick() is called a few times a second by the
- * player; it measures, smooths, sets video.playbackRate and returns what it did.
- */
-export class LatencyController {
-  /**
-   * @param {HTMLVideoElement} video
-   * @param {{target: number, now: () => number, band?: number, jumpAbove?: number,
-   *          minBuffer?: number, speedFloor?: number, enter?: number, exit?: number}} opts
-   *   target ms; now() server wall clock ms; band max |rate - 1|; jumpAbove ms over
-   *   target that triggers a jump; minBuffer ms kept ahead when jumping; speedFloor ms
-   *   of buffer below which it never speeds up (Chromium's audio renderer underflows
-   *   with ~90-100 ms still in the SourceBuffer, docs/player.md).
-   */
-  constructor(video, { target, now, band = 0.05, jumpAbove = 2000, minBuffer = 100, speedFloor = 150,
-    enter = 80, exit = 20 }) {
-    this.video = video;
-    this.target = target;
-    this.now = now;
-    this.band = band;
-    this.jumpAbove = jumpAbove;
-    this.minBuffer = minBuffer;
-    this.speedFloor = speedFloor;
-    this.enter = enter;
-    this.exit = exit;
-    this.map = new IngestMap();
-    this.smoothed = null;
-    this.adjusting = false;
-    this.jumps = 0;
-    this.stalled = false;   // set by the player on a stall: jump sooner once it plays again
-  }
-
-  /** @returns {number|null} latency of the frame at currentTime, ms (instantaneous) */
-  measure() {
-    const ing = this.map.at(this.video.currentTime);
-    return ing === null ? null : this.now() - ing;
-  }
-
-  /** Forget measurements (new stream / epoch); keeps the map. */
-  resetSmoothing() { this.smoothed = null; this.adjusting = false; }
-
-  /**
-   * Where to play from to be at the target latency: the pts ingested `target`
-   * ms ago, at most liveEdge - minBuffer.
-   * @param {number} liveEdge seconds (end of the buffered data)
-   * @param {number} [target] ms, default the target
-   * @returns {number} seconds
-   */
-  livePosition(liveEdge, target = this.target) {
-    const t = this.map.ptsAt(this.now() - target);
-    const max = liveEdge - this.minBuffer / 1000;
-    return t === null ? max : Math.min(t, max);
-  }
-
-  setRate(r) {
-    if (Math.abs(this.video.playbackRate - r) > 1e-3) this.video.playbackRate = r;
-  }
-
-  /**
-   * One control step.
-   * @param {{playing: boolean, bufferAhead: number, liveEdge: number}} s bufferAhead ms, liveEdge s (buffered end)
-   * @returns {{latency: number|null, rate: number, jumped?: number}}
-   */
-  tick({ playing, bufferAhead, liveEdge }) {
-    const video = this.video;
-    this.map.prune(video.currentTime - 30);
-    const l = this.measure();
-    if (l === null || !playing) {
-      this.setRate(1);
-      return { latency: this.smoothed, rate: 1 };
-    }
-    this.smoothed = this.smoothed === null ? l : this.smoothed + 0.25 * (l - this.smoothed);
-    const err = l - this.target;
-    // far behind (background tab, stall): jump to target distance from the edge. After a
-    // stall Chromium grows its own buffering thresholds until a seek: jump sooner then.
-    if (this.stalled && err < this.enter * 2) this.stalled = false;
-    if (err > (this.stalled ? this.enter * 2 : this.jumpAbove) && liveEdge > 0) {
-      const to = this.livePosition(liveEdge);
-      if (to > video.currentTime + 0.5) {
-        video.currentTime = to;
-        this.jumps++;
-        this.stalled = false;
-        this.smoothed = null;
-        this.adjusting = false;
-        this.setRate(1);
-        return { latency: l, rate: 1, jumped: to };
-      }
-    }
-    const e = this.smoothed - this.target;
-    if (!this.adjusting && Math.abs(e) > this.enter) this.adjusting = true;
-    else if (this.adjusting && Math.abs(e) < this.exit) this.adjusting = false;
-    let rate = 1;
-    if (this.adjusting) {
-      const mag = Math.min(this.band, Math.max(0.015, Math.abs(e) / 1000 * 0.1));
-      rate = e > 0 ? 1 + mag : 1 - mag;
-      // speeding up past the buffer would only stall
-      if (rate > 1 && bufferAhead < this.speedFloor) rate = 1;
-    }
-    this.setRate(rate);
-    return { latency: this.smoothed, rate };
   }
 }
 

@@ -33,6 +33,16 @@ export class Renditions {
     return this.pin >= 0 ? this.pin : null;
   }
 
+  /**
+   * The connection changed stream (a channel notice, with hello's fields): another
+   * group, or none; a pin was of the old one.
+   * @param {object} m
+   */
+  channel(m) {
+    this.pin = -1;
+    this.hello(m);
+  }
+
   /** The connection was lost: the next one has to be told the pin again. */
   lost() { this.confirmed = this.connected = false; }
 

@@ -1,14 +1,17 @@
 // WsStreamPlayer: WsLoader -> demux (flv-demux.js) -> Mp4Remuxer -> MseController, with a
-// continuous player timeline across reconnects and publisher restarts, and a latency
-// controller against the server's wall clock. Without MSE (or when asked to),
-// HLS from the server's ws_stream_hls location: native, or through an hls.js
-// constructor the page passes in (the player itself loads nothing).
+// continuous player timeline across reconnects, publisher restarts and channel changes,
+// and a sync controller (sync.js) holding a latency target against the server's wall
+// clock. Without MSE (or when asked to), HLS from the server's ws_stream_hls location:
+// native, or through an hls.js constructor the page passes in (the player itself loads
+// nothing).
 import { ErrorCodes, WsStreamError } from './errors.js';
 import { demuxVideo, demuxAudio } from './flv-demux.js';
 import { Mp4Remuxer } from './mp4-remux.js';
 import { WsLoader, Emitter, hlsUrlFor } from './loader.js';
 import { MseController, mimeFor, sameConfig, rangeAt, liveEdge, gapExit } from './mse.js';
-import { LatencyController, Timeline } from './latency.js';
+import { Timeline } from './latency.js';
+import { SyncController } from './sync.js';
+import { ZapMeter, parseStreamPath, streamUrl } from './channel.js';
 import { decodeData } from './amf0.js';
 import { chooseMode, nativeHlsLatency, hlsJsLatency, retryDelay } from './hls-mode.js';
 import { RateMeter, BitrateMeter, PlaybackMeter } from './meters.js';
@@ -30,15 +33,18 @@ const START_WAIT = 300;         // ms to wait for a missing track's config after
 const TRACKS = { 1: 'video', 2: 'audio' };
 const HLS_JS_CONFIG = { lowLatencyMode: true };
 const round = (x) => (x === null ? null : Math.round(x));
+const round1 = (x) => (x === null ? null : Math.round(x * 10) / 10);
 const clamp = (x, lo, hi) => Math.min(Math.max(x, lo), hi);
 
 /**
  * Events: 'state'(state), 'stats'({latency, buffer, bitrate, throughput, droppedFrames,
- * decodedFrames, state, offset, rate, stalls, stallTime, startupTime, rendition, switches}),
+ * decodedFrames, state, offset, rate, stalls, stallTime, startupTime, rendition, switches,
+ * sync, target, jitter, clockError, zap_ms}),
  * 'error'(WsStreamError), 'muted'(true when autoplay forced mute),
  * 'rendition'({index, from, reason, auto, name, bitrate, width, height}) on a group stream,
  * 'data'({name, value, dts, pts}): the publisher's in-band data (onTextData, onCuePoint...)
- * when the frame of its time is presented.
+ * when the frame of its time is presented, 'channel'({app, stream, online}) when the
+ * connection changed stream, 'zap'({ms, via}) at the new stream's first frame.
  */
 export class WsStreamPlayer extends Emitter {
   /**
@@ -59,13 +65,17 @@ export class WsStreamPlayer extends Emitter {
     this.lastStats = null;
     this.meter = new PlaybackMeter();   // stalls, stall time, startup time
     this._rend = new Renditions();      // rendition group: list, current, pin, switches
+    this._zap = new ZapMeter();         // switchStream() to the new stream's first frame
     this._timers = [];
     this._listeners = [];
     Promise.resolve().then(() => this._start());
   }
 
-  /** @returns {number|null} the latency target (ms) */
-  get latencyTarget() { return this.opts.latency; }
+  /** @returns {number} the latency target held (ms): the shared one, or higher when this link's jitter needs it */
+  get latencyTarget() { return this.latency ? this.latency.target : this.opts.latency; }
+
+  /** @returns {number} the shared latency target (ms): the page's, else the server's, else the default */
+  get sharedTarget() { return this.opts.latency; }
 
   /** @returns {number} times playback went from playing to buffering */
   get stalls() { return this.meter.stalls; }
@@ -88,6 +98,33 @@ export class WsStreamPlayer extends Emitter {
    */
   setRendition(index) {
     if (this._rend.request(index) && this.loader) this.loader.rendition(index);
+  }
+
+  /**
+   * Change to stream "app/name" (a rendition group's name too) without tearing down the
+   * page or the video: on the open connection when its hello allowed it (`switch`), else
+   * by connecting to the new stream's URL; later reconnects go to it. 'channel' follows
+   * the server's answer, 'zap' the new stream's first frame; a refusal is a non-fatal
+   * 'error' (SWITCH_FAILED) and the current stream plays on.
+   * @param {string} path
+   * @throws {TypeError} not "app/name"
+   */
+  switchStream(path) {
+    const [app, name] = parseStreamPath(path);
+    const url = streamUrl(this.url, app, name);
+    if (this.state === 'destroyed' || this.state === 'error') return;
+    if (!this.loader) {              // HLS (the derived URL follows), or not started yet
+      this.url = url;
+      if (this.mode === 'hls.js') { this._dropHlsJs(); this._newHlsJs(); }
+      else if (this.mode === 'hls') { this.video.src = this._hlsUrl; this._play(); }
+      return;
+    }
+    const via = this.loader.switchStream(`${app}/${name}`, url);
+    if (!via) return;
+    this._zap.start(via);
+    if (via === 'switch') { this._switchUrl = url; return; }   // taken when the server answers
+    this.url = url;
+    this._enterZap();
   }
 
   _setState(s, at) {
@@ -207,7 +244,7 @@ export class WsStreamPlayer extends Emitter {
     this.mse.on('error', (e) => this._fail(e));
     this.mse.on('updateend', () => this._maybeStart());
     this.remuxer = new Mp4Remuxer();
-    this.latency = new LatencyController(this.video, { target: this.opts.latency, now: () => this.loader.serverNow() });
+    this.latency = new SyncController(this.video, { target: this.opts.latency, now: () => this.loader.serverNow() });
     this.configs = {};           // track -> demuxed config in use
     this.phase = 'none';         // MSE: 'none' | 'opening' | 'ready'
     this.queue = [];             // [track, sample] waiting for MSE
@@ -222,9 +259,10 @@ export class WsStreamPlayer extends Emitter {
     this._unsupported = new Set();
     this._throughput = new RateMeter();
     this._bitrate = new BitrateMeter();
-    this._frameCb = null;        // requestVideoFrameCallback handle, waiting for the first frame
+    this._frameCb = null;        // requestVideoFrameCallback handle of the frame loop
     this._cues = [];             // in-band data waiting for its time, in pts order
-    this._cueCb = null;
+    this._startFrom = null;      // s: a zap starts playing there (Infinity: its first sample not placed yet)
+    this._switchUrl = null;      // a switch on the connection, not answered yet: its URL
     this._lastTime = -1;
     this._lastAt = 0;
     this._moved = [0, 0];        // [ms, currentTime] of the reading before currentTime last changed
@@ -234,16 +272,23 @@ export class WsStreamPlayer extends Emitter {
     this._throughput.sample(0);
     l.on('hello', (m) => {
       this.discontinuity = true;
-      if (!this._ownLatency && Number.isFinite(m.latency) && m.latency > 0) {
-        this.opts.latency = m.latency;      // the server's shared target (ws_stream_latency)
-        this.latency.target = m.latency;
-      }
+      this._takeLatency(m);
+      this.latency.reset();
+      this.latency.burst();
       const pin = this._rend.hello(m);
       if (pin !== null) l.rendition(pin);   // a reconnect of a viewer that pinned
       this._setState(m.online ? 'buffering' : 'offline');
     });
     l.on('notice', (m) => this._onNotice(m));
     l.on('rendition', (m) => this._onRendition(m));
+    l.on('channel', (m) => this._onChannel(m));
+    l.on('switch_failed', (m) => {
+      this._switchUrl = null;
+      this._zap.cancel();
+      this.emit('error', new WsStreamError(ErrorCodes.SWITCH_FAILED,
+        `switch to ${m.stream} refused: ${m.status} ${m.reason || ''}`.trim()));
+    });
+    l.on('clock', (c) => { if (c.step) this.latency.jitter.clear(); });   // transits before the step do not compare
     l.on('config', (m) => this._onConfigMsg(m));
     l.on('media', (m) => this._onMedia(m));
     l.on('close', (c) => {
@@ -251,6 +296,11 @@ export class WsStreamPlayer extends Emitter {
       this.meter.lost();
       this._rend.lost();
       this.discontinuity = this.rejoin = true;
+      if (this._switchUrl) {         // lost before the server answered the switch: connect to the new stream
+        this.url = l.url = this._switchUrl;
+        this._switchUrl = null;
+        this._enterZap();
+      }
       if (c.willReconnect) this._setState('reconnecting');
     });
     l.on('error', (e) => this._fail(e));
@@ -258,6 +308,10 @@ export class WsStreamPlayer extends Emitter {
     const v = this.video;
     this._listen(v, 'error', () => this._onMediaError());
     this._listen(v, 'seeking', () => { this._seekAt = performance.now(); });
+    // back from a hidden tab: time jumped, measure afresh and seek to the target if off
+    if (typeof document !== 'undefined')
+      this._listen(document, 'visibilitychange', () => { if (!document.hidden) this.latency.resync(); });
+    this._watchFrames();
     this._every(TICK, () => this._tick());
     this._every(AUDIO_FLUSH, () => this._flush('audio'));
     this._every(this.opts.statsInterval, () => this._stats());
@@ -271,6 +325,43 @@ export class WsStreamPlayer extends Emitter {
     this.rejoin = false;
     if (m.type === 'offline') this._setState('offline');
     else if (m.type === 'online') this._setState('buffering');
+    if (m.type !== 'offline') this.latency.burst();   // media from a keyframe come at once
+  }
+
+  // the server's shared target (ws_stream_latency), unless the page gave its own
+  _takeLatency(m) {
+    if (!this._ownLatency && Number.isFinite(m.latency) && m.latency > 0) this.opts.latency = this.latency.shared = m.latency;
+  }
+
+  // The server moved this connection to another stream (switchStream): hello's fields
+  // for it; every binary message after it is the new stream's, configuration first.
+  _onChannel(m) {
+    if (typeof m.app === 'string' && typeof m.stream === 'string')
+      this.url = this.loader.url = streamUrl(this.url, m.app, m.stream);
+    this._switchUrl = null;
+    this._takeLatency(m);
+    this._rend.channel(m);
+    this._enterZap();
+    this.latency.burst();
+    this.emit('channel', { app: m.app, stream: m.stream, online: m.online === true });
+    if (m.online !== true) {         // no publisher yet: wait on the connection, as after hello
+      this._zap.cancel();
+      this._setState('offline');
+    } else if (this.state === 'offline') this._setState('buffering');
+  }
+
+  // The stream changes (a channel, a reconnect to another stream): the next media are a new
+  // epoch from the new stream's keyframe, and once they are appended the playhead jumps to
+  // them (the old buffered tail is not played). The jitter margin stays: same link.
+  _enterZap() {
+    this._flush();
+    this.discontinuity = true;
+    this.rejoin = false;
+    this.started = false;
+    this._startFrom = Infinity;
+    this._dataAt = null;
+    this._cues = [];
+    this.latency.reset();
   }
 
   // A move to another rendition of the group: its configuration and media from a
@@ -334,6 +425,7 @@ export class WsStreamPlayer extends Emitter {
     const track = TRACKS[m.track];
     if (m.track === 3) return this._onData(m);
     if (!track) return;
+    if (Number.isFinite(m.ingest)) this.latency.arrival(m.ingest);
     const r = this._demux(track, m.payload);
     if (!r || r.type !== 'frame') return;
     if (r.config) this._onConfig(track, r.config);   // MP3: config from the frame header
@@ -346,6 +438,7 @@ export class WsStreamPlayer extends Emitter {
       this._flush();
       if (tl.begin(m.dts, this.rejoin)) this.remuxer.reset();
       this.discontinuity = this.rejoin = this._switched = false;
+      if (this._startFrom === Infinity) this.latency.map.clear();   // a zap: the old stream's ingest times
     }
     const cts = track === 'video' ? (r.cts ?? m.cts) : 0;
     if (track === 'video' && key) {
@@ -362,8 +455,10 @@ export class WsStreamPlayer extends Emitter {
     if (dts === null) return;
     const pts = (dts + cts) / 1000, main = track === 'video' || !this.configs.video;
     if (main) {
+      if (this._startFrom === Infinity) this._startFrom = pts;
       this.latency.map.add(pts, m.ingest);
-      this._watchFirstFrame(pts);
+      this.meter.media(pts);
+      this._zap.media(pts);
     }
     this._bitrate.add(pts, r.data.byteLength, main && key);
     const sample = { dts, cts, key, data: r.data };
@@ -456,18 +551,21 @@ export class WsStreamPlayer extends Emitter {
     return r ? Math.max(0, (r[1] - this.video.currentTime) * 1000) : 0;
   }
 
-  // After appends: the first time data is there, seek to the target distance from the edge and play.
+  // After appends: the first time data is there (after a zap: the new stream's), seek to
+  // the target distance from the edge and play.
   _maybeStart() {
     const b = this.video.buffered;
-    if (this.started || !b.length) return;
+    const from = this._startFrom ?? -Infinity;
+    if (this.started || !b.length || !(liveEdge(b) > from)) return;
     const last = b.length - 1;
     const want = this.latency.map.ptsAt(this.loader.serverNow() - this.latency.target);
     // the first burst (from the server's newest keyframe) is still coming: wait for it (at most 1 s)
     this._dataAt ??= performance.now();
     if (want !== null && b.end(last) - this.latency.minBuffer / 1000 < want && performance.now() - this._dataAt < 1000) return;
     // as near the edge as the controller allows: starting playback takes Chromium ~150 ms
-    const to = Math.max(b.start(last), this.latency.livePosition(b.end(last), 0));
+    const to = Math.max(b.start(last), from, this.latency.livePosition(b.end(last), 0));
     this.started = true;
+    this._startFrom = null;
     if (Math.abs(this.video.currentTime - to) > 0.05) this.video.currentTime = to;
     this._play();
   }
@@ -484,7 +582,6 @@ export class WsStreamPlayer extends Emitter {
     let i = this._cues.length;
     while (i > 0 && this._cues[i - 1].pts > c.pts) i--;     // they come in dts order; if not, kept so
     this._cues.splice(i, 0, c);
-    this._watchCues();
   }
 
   _fireCues(mediaTime) {
@@ -494,31 +591,29 @@ export class WsStreamPlayer extends Emitter {
     }
   }
 
-  _watchCues() {
+  /** @returns {boolean} whether presented frames are told (requestVideoFrameCallback, a video track) */
+  get _frames() { return !!this.configs.video && typeof this.video.requestVideoFrameCallback === 'function'; }
+
+  // One requestVideoFrameCallback at a time while the player runs: each presented frame
+  // measures the latency (sync.js), is checked for the connection's first frame and a
+  // zap's, and fires the in-band data due.
+  _watchFrames() {
     const v = this.video;
-    if (this._cueCb != null || !this._cues.length || typeof v.requestVideoFrameCallback !== 'function') return;
-    this._cueCb = v.requestVideoFrameCallback((t, f) => {
-      this._cueCb = null;
-      this._fireCues(f.mediaTime);
-      this._watchCues();
+    if (this._frameCb != null || typeof v.requestVideoFrameCallback !== 'function') return;
+    this._frameCb = v.requestVideoFrameCallback((t, f) => {
+      this._frameCb = null;
+      this._watchFrames();
+      this._presented(f.mediaTime, f.presentationTime ?? t);
+      if (this._cues.length) this._fireCues(f.mediaTime);
+      if (this.started) this.latency.frame(f.mediaTime, f.expectedDisplayTime ?? t);
     });
   }
 
-  // The first sample of a connection: report once a frame from it is presented,
-  // told by requestVideoFrameCallback; without it (or without video) by _tick.
-  _watchFirstFrame(pts) {
-    const meter = this.meter, v = this.video;
-    if (meter.firstPts !== null) return;
-    meter.media(pts);
-    if (!this.configs.video || typeof v.requestVideoFrameCallback !== 'function') return;
-    const watch = () => {
-      this._frameCb = v.requestVideoFrameCallback((t, f) => {
-        this._frameCb = null;
-        if (meter.presented(f.mediaTime, f.presentationTime ?? t)) this._report();
-        else if (meter.waiting) watch();
-      });
-    };
-    if (this._frameCb === null) watch();
+  // The frame of mediaTime (s) was presented at `at` ms (without frame callbacks: currentTime reached it).
+  _presented(mediaTime, at) {
+    if (this.meter.presented(mediaTime, at)) this._report();
+    const z = this._zap.presented(mediaTime, at);
+    if (z) this.emit('zap', z);
   }
 
   _play() {
@@ -549,7 +644,7 @@ export class WsStreamPlayer extends Emitter {
     if (t !== this._lastTime) this._moved = [this._lastAt, this._lastTime];
     this._lastTime = t;
     this._lastAt = now;
-    if (moving && this._frameCb === null && this.meter.presented(t)) this._report();
+    if (moving && !this._frames) this._presented(t, now);
     const settling = v.seeking || now - this._seekAt < 1000;   // a seek is no stall
     if (['buffering', 'playing', 'connecting'].includes(this.state) && (moving || !settling)) this._setState(moving ? 'playing' : 'buffering', at);
     if (v.paused && this.bufferAhead() > 0) this._play();
@@ -562,16 +657,20 @@ export class WsStreamPlayer extends Emitter {
       v.currentTime = Math.max(t + 0.001, this.latency.livePosition(liveEdge(v.buffered)));
       this._seekAt = now;
     }
-    this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered) });
+    const range = rangeAt(v.buffered, v.currentTime);
+    this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered),
+      bufferStart: range ? range[0] : 0 });
     if (this._cues.length && moving) this._fireCues(v.currentTime);
   }
 
-  // The stats object, from the meters (no side effects: _stats and _report both use it).
-  _measure() {
+  // The stats object, from the meters (_stats and _report both use it; `sync` is the mean
+  // since the last call of the same `key`).
+  _measure(key) {
     const v = this.video, meter = this.meter;
     const q = typeof v.getVideoPlaybackQuality === 'function' ? v.getVideoPlaybackQuality() : null;
     const playing = this.state === 'playing';
     let latency = null, buffer = null, bitrate = null, throughput = null, offset = null;
+    let sync = null, target = null, jitter = null, clockError = null;
     if (this.mode === 'hls' || this.mode === 'hls.js') {
       latency = !playing ? null : this.mode === 'hls' ? nativeHlsLatency(v, Date.now()) : hlsJsLatency(this.hlsjs);
       buffer = Math.round(this.bufferAhead());
@@ -581,6 +680,12 @@ export class WsStreamPlayer extends Emitter {
       offset = this.loader.offset;
       latency = playing && this.latency.smoothed !== null ? Math.round(this.latency.smoothed) : null;
       buffer = Math.round(this.bufferAhead());
+      // no frame measured since the last one (an interval shorter than the tick): the filtered value
+      const l = this.latency, d = l.takeSync(key) ?? (l.smoothed === null ? null : l.smoothed - l.shared);
+      sync = playing ? round1(d) : null;
+      target = Math.round(this.latency.target);
+      jitter = round1(this.latency.jitter.jitter);
+      clockError = round1(this.loader.clockError);
     }
     return {
       latency, buffer, bitrate, throughput,
@@ -589,20 +694,22 @@ export class WsStreamPlayer extends Emitter {
       state: this.state, offset, rate: v.playbackRate, stalls: meter.stalls,
       stallTime: Math.round(meter.stallTime), startupTime: round(meter.startup),
       rendition: this._rend.index, switches: { ...this._rend.switches },
+      sync, target, jitter, clockError, zap_ms: round(this._zap.last),
     };
   }
 
   _stats() {
-    this.lastStats = this._measure();
+    this.lastStats = this._measure('stats');
     this.emit('stats', this.lastStats);
   }
 
   _report() {
     if (!this.loader) return;
-    const s = this._measure();
+    const s = this._measure('report');
     this.loader.report({ latency: s.latency, buffer: s.buffer, bitrate: s.bitrate, throughput: s.throughput,
       dropped: s.droppedFrames, decoded: s.decodedFrames, stalls: s.stalls, stall_ms: s.stallTime,
-      startup_ms: s.startupTime, rate: s.rate, state: s.state });   // nulls are left out
+      startup_ms: s.startupTime, rate: s.rate, state: s.state,
+      sync: s.sync, target: s.target, jitter: s.jitter, clock_err: s.clockError });   // nulls are left out
   }
 
   _teardown() {
@@ -611,7 +718,7 @@ export class WsStreamPlayer extends Emitter {
     clearTimeout(this._startTimer);
     clearTimeout(this._retryTimer);
     if (this._frameCb != null) this.video.cancelVideoFrameCallback?.(this._frameCb);
-    if (this._cueCb != null) this.video.cancelVideoFrameCallback?.(this._cueCb);
+    this._frameCb = null;
     this._dropHlsJs();
     for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
     this._listeners = [];

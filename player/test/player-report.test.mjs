@@ -90,12 +90,15 @@ test('player: a report right after the first frame is presented, with startup_ms
   assert.equal(r.dropped, 0);
   assert.equal(typeof r.buffer, 'number');
   assert.ok(!('latency' in r), 'not playing yet: no latency');
-  assert.equal(v.frameCbs.size, 0, 'no more frame callbacks once the first frame is seen');
+  assert.ok(!('sync' in r), 'nor sync');
+  assert.equal(r.target, 150, 'the target held');
+  assert.ok(r.clock_err >= 0, `clock_err ${r.clock_err}: hello's sample`);
+  assert.equal(v.frameCbs.size, 1, 'one frame callback at a time: the frame loop (sync.js measures every frame)');
   v.present(v.currentTime + 0.033);
   assert.equal(ws.reports.length, 1);
   for (const k of Object.keys(r)) {
     assert.ok(['type', 'latency', 'buffer', 'bitrate', 'throughput', 'dropped', 'decoded', 'stalls', 'stall_ms',
-      'startup_ms', 'rate', 'state'].includes(k), `unknown field ${k}`);
+      'startup_ms', 'rate', 'state', 'sync', 'target', 'jitter', 'clock_err'].includes(k), `unknown field ${k}`);
   }
 });
 
@@ -135,6 +138,28 @@ test('player: reports every reportInterval; stall_ms, bitrate, throughput, laten
   assert.ok(r.stall_ms >= 600 - 60 && r.stall_ms <= 600 + 60, `stall_ms ${r.stall_ms} for a stop of ~600 ms`);
   assert.equal(seen.stats.at(-1).stallTime, r.stall_ms);
   assert.deepEqual(seen.errors, []);
+});
+
+test('player: reports carry sync, target, jitter, clock_err; stats sync, target, jitter, clockError', async (t) => {
+  const { v, p, ws, seen } = await startPlaying(t, { reportInterval: 100, statsInterval: 100 });
+  v.present(v.currentTime);
+  await play(v, 1200);
+  assert.equal(p.state, 'playing');
+  const r = ws.reports.at(-1), s = seen.stats.at(-1);
+  assert.equal(r.target, 150);
+  assert.equal(s.target, 150);
+  // sync: latency - shared target, the mean over the interval (the tick measures: no frames presented)
+  assert.equal(typeof r.sync, 'number');
+  assert.ok(Math.abs(r.sync - (r.latency - 150)) < 30, `sync ${r.sync}, latency ${r.latency}`);
+  assert.ok(Math.abs(s.sync - (s.latency - 150)) < 30, `stats sync ${s.sync}, latency ${s.latency}`);
+  assert.ok(r.clock_err >= 0 && r.clock_err === Math.round(r.clock_err * 10) / 10);
+  assert.equal(typeof s.clockError, 'number');
+  // the fixture came in one burst at the start: backlog, not jitter
+  assert.ok(!('jitter' in r), 'no jitter measured from a burst');
+  assert.equal(s.jitter, null);
+  assert.equal(s.zap_ms, null, 'no zap');
+  assert.equal(p.latencyTarget, 150);
+  assert.equal(p.sharedTarget, 150);
 });
 
 test('player: throughput is what the socket received over the last second', async (t) => {
