@@ -18,7 +18,9 @@
 //        [--abr-lift 25] [--abr-after 25] [--abr-target 500]
 //        [--abr-viewers 1000] [--abr-rounds 3] [--abr-workers 1]
 //        [--abr-seconds (--seconds)]
-//        [--only runs,hls,g2g,stats,abr]
+//        [--no-sync] [--sync-seconds 60] [--sync-players 2,10]
+//        [--sync-player-commit REV]
+//        [--only runs,hls,g2g,stats,abr,sync]
 //
 // The stats section (lib/statsbench.mjs): fan-out cost with ws_stream_stats
 // on and off in alternating pairs of runs, and the time of GET /metrics and
@@ -34,6 +36,14 @@
 // on, off, and of the top rendition as a plain stream. About 7 minutes;
 // --quick under one.
 //
+// The sync section (lib/syncbench.mjs, also bench/sync.mjs): players of one
+// stream side by side in Chromium, on loopback and through a relay adding
+// 30 +/- 15 ms server -> browser: the difference in presented frame between
+// players, stalls and latency (ours, ours ?latency=400, mpegts.js on
+// node-media-server), the player's clock offset error, zap time by a new
+// connection and by switchStream(). About 12 minutes; output also in
+// build/bench/sync/. Not with --quick.
+//
 // ours-hls (LL-HLS clients of the load client, --mode hls) runs only in the
 // scenarios whose viewer count is in --hls-viewers.
 import { spawn, spawnSync } from 'node:child_process';
@@ -48,6 +58,7 @@ import {
 import { runLoad, waitPlayable, badLog } from './lib/loadclient.mjs';
 import { statsSection } from './lib/statsbench.mjs';
 import { abrSection } from './lib/abrbench.mjs';
+import { syncSection, syncMarkdown } from './lib/syncbench.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
 import { renderMarkdown, renderMachine } from './lib/report.mjs';
 
@@ -91,6 +102,10 @@ const opts = {
   abrRounds: Number(arg('abr-rounds', QUICK ? 1 : 3)),
   abrWorkers: Number(arg('abr-workers', 1)),
   abrSeconds: Number(arg('abr-seconds', arg('seconds', QUICK ? 3 : 15))),
+  sync: !flag('no-sync') && !QUICK && section('sync'),
+  syncSeconds: Number(arg('sync-seconds', 60)),
+  syncPlayers: list(arg('sync-players', '2,10')).map(Number),
+  syncPlayerCommit: arg('sync-player-commit', null),
   hlsSeconds: Number(arg('hls-seconds', QUICK ? 8 : 60)),
   g2gSeconds: Number(arg('g2g-seconds', 60)),
   g2gSize: arg('g2g-size', '720p'),
@@ -115,8 +130,8 @@ const SYSTEMS = {
 for (const s of opts.systems)
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
 for (const s of only ?? [])
-  if (!['runs', 'hls', 'g2g', 'stats', 'abr'].includes(s))
-    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr`);
+  if (!['runs', 'hls', 'g2g', 'stats', 'abr', 'sync'].includes(s))
+    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr, sync`);
 if (only && opts.updateDocs)
   throw new Error('--update-docs rewrites every result in docs/performance.md: not with --only');
 
@@ -265,7 +280,7 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
-    g2g: null, stats: null, abr: null };
+    g2g: null, stats: null, abr: null, sync: null };
   console.log(renderMachine(results.machine, opts));
   for (const size of opts.runs ? opts.sizes : []) {
     for (const n of opts.viewers) {
@@ -325,6 +340,17 @@ async function main() {
       rate: opts.rate, threads: opts.threads,
       log: (m) => process.stderr.write(`${m}\n`) });
     console.log(renderMarkdown(results, { only: 'abr' }));
+  }
+  if (opts.sync) {
+    try {
+      results.sync = await syncSection({ seconds: opts.syncSeconds, players: opts.syncPlayers,
+        player: { commit: opts.syncPlayerCommit }, out: path.join(opts.out, 'sync'),
+        log: (m) => process.stderr.write(`${m}\n`) });
+      console.log(syncMarkdown(results.sync));
+    } catch (e) {
+      results.sync = { failed_run: e.message };
+      process.stderr.write(`bench: sync failed: ${e.message}\n`);
+    }
   }
   await fsp.mkdir(opts.out, { recursive: true });
   await fsp.writeFile(path.join(opts.out, 'results.json'),

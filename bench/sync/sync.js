@@ -131,10 +131,11 @@ function makeViewer(k) {
       if (l < 15000 && l > -1000) lat = Math.round(l * 10) / 10;   // else: a stamp from another loop
     }
     if (v.frames.length < MAX_FRAMES) v.frames.push([Math.round(t * 100) / 100, idx, lat, md.width]);
-    if (v.zap && v.zap.t1 === null && t >= v.zap.t0 && md.width !== v.zap.fromWidth) {
+    if (v.zap && v.zap.t1 === null && t >= v.zap.t0 && md.width > 0 && md.width !== v.zap.fromWidth && idx >= 0) {
       v.zap.t1 = t;
       v.zap.index = idx;
       v.zap.socketsAfter = v.sockets;
+      v.zap.width = md.width;
     }
     video.requestVideoFrameCallback(onFrame);
   };
@@ -223,7 +224,8 @@ S.clock = () => S.players.map((v) => {
  * destroyed, a new one on the same video element with the new URL) or
  * 'switch' (player.switchStream(to) on the open connection). The zap ends
  * at the first presented frame of another width than the one shown at the
- * request (the driver gives the two streams different sizes).
+ * request whose barcode reads (the driver gives the two streams different
+ * sizes; an emptied video element presents nothing readable).
  */
 S.zap = (k, to, how) => {
   const v = S.players[k];
@@ -236,6 +238,11 @@ S.zap = (k, to, how) => {
       v.zap.unavailable = 'the player has no switchStream()';
       return v.zap;
     }
+    // the server said in hello that it takes a switch (else the player reconnects: no switch)
+    const l = v.player.loader;
+    v.zap.canSwitch = l && 'canSwitch' in l ? !!l.canSwitch : null;
+    const z = v.zap;
+    v.player.on('zap', (e) => { if (!z.player) z.player = e; });   // the player's own zap time and way
     try {
       const r = v.player.switchStream(to);
       if (r && r.catch) r.catch((e) => { v.zap.unavailable = `switchStream: ${e && e.message}`; });
