@@ -1,12 +1,13 @@
 // JitterMeter: how late the media of this connection arrive, and the margin the
 // player keeps for it (docs/player.md, "Jitter margin"). The transit of a media
 // message is its arrival on the server's clock minus its `ingest` stamp: the
-// server's fan-out, the network and this page's event loop. Its spread over the
-// last WINDOW ms (95th percentile minus minimum) is the jitter: a buffer has to
-// cover the late tail of the arrivals against the earliest, which a percentile
-// spread measures and RFC 3550's smoothed mean of consecutive differences does not
-// (for delays spread evenly over W it gives W/3; the buffer needs all of W).
-// No clock of its own: times are passed in (local ms).
+// server's fan-out, the network and this page's event loop. The caller may pass it
+// less a constant (the clock offset): floor and cover then have it too, the spread
+// does not. Its spread over the last WINDOW ms (95th percentile minus minimum) is
+// the jitter: a buffer has to cover the late tail of the arrivals against the
+// earliest, which a percentile spread measures and RFC 3550's smoothed mean of
+// consecutive differences does not (for delays spread evenly over W it gives W/3;
+// the buffer needs all of W). No clock of its own: times are passed in (local ms).
 
 const WINDOW = 10000;          // ms of arrivals the spread is measured over
 const K = 1.5;                 // margin = K x spread: the largest of the ~800 transits of a

@@ -57,11 +57,20 @@ export class SyncController {
   /** @returns {number} the target held (ms): the shared one, or higher when this link's jitter needs it */
   get target() {
     const c = this.jitter.cover;
-    return c === null ? this.shared : Math.max(this.shared, c + Math.min(this.shared, this.base));
+    if (c === null) return this.shared;
+    const cover = c + this.now() - this.local();    // on the server's clock
+    return Math.max(this.shared, cover + Math.min(this.shared, this.base));
   }
 
-  /** A media message arrived (its ingest stamp, server ms): one transit for the jitter. */
-  arrival(ingest) { this.jitter.add(this.now() - ingest, this.local()); }
+  /**
+   * A media message arrived (its ingest stamp, server ms): one transit for the jitter,
+   * on the local clock (minus the offset): the clock estimate improving (a pong of
+   * a shorter round trip, the first after a busy start) must not look like jitter.
+   */
+  arrival(ingest) {
+    const t = this.local();
+    this.jitter.add(t - ingest, t);
+  }
 
   /** Media from a keyframe come at once (a connection, a channel, a skip): backlog, not jitter. */
   burst() { this.jitter.restart(this.local()); }

@@ -566,6 +566,7 @@ export class WsStreamPlayer extends Emitter {
     const to = Math.max(b.start(last), from, this.latency.livePosition(b.end(last), 0));
     this.started = true;
     this._startFrom = null;
+    this.latency.burst();        // the page is busy starting playback: its arrival times are no jitter
     if (Math.abs(this.video.currentTime - to) > 0.05) this.video.currentTime = to;
     this._play();
   }

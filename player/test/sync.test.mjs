@@ -222,6 +222,20 @@ test('JitterMeter: the burst after a (re)start and a gap in arrivals are not jit
   assert.equal(m.jitter, 0);
 });
 
+test('SyncController: the clock estimate improving moves no transit apart: no jitter for it', () => {
+  const sim = setup();
+  sim.start(150);
+  sim.run(6000);
+  const before = sim.sync.jitter.jitter;    // the 5 ms steps of the simulation: a few ms
+  assert.ok(before < 5, `jitter ${before}`);
+  // the first good pong after a busy start: the estimate of the server's clock moves by 80 ms
+  const now = sim.now;
+  sim.sync.now = () => now() - 80;
+  sim.run(6000);
+  assert.ok(sim.sync.jitter.jitter <= before + 1e-6, `jitter ${sim.sync.jitter.jitter}, ${before} before`);
+  assert.equal(sim.sync.target, 150);
+});
+
 test('SyncController: the target: shared on loopback, raised by a jittery link, and that link plays without stalls', () => {
   const r = random(2);
   const loop = setup({ transit: () => 0.5 + r() });
