@@ -111,7 +111,10 @@ async function until(page, fn, arg, ms, what) {
     if (await page.evaluate(fn, arg)) return;
     await sleep(200);
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  const seen = await page.evaluate(() => ({ errors: window.__sync.errors,
+    players: window.__sync.dump(Infinity).map((p) => [p.state, p.sockets, p.decoded, p.bad, p.errors]),
+    frames: window.__sync.players.map((p) => p.frames.length) })).catch((e) => e.message);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}: ${JSON.stringify(seen).slice(0, 1500)}`);
 }
 
 // one drift / jitter arm: n players of `url` for `seconds`
@@ -215,6 +218,7 @@ export async function syncSection({ seconds = 60, settle = 10, players = [2, 10]
   await fsp.mkdir(out, { recursive: true });
   const fixture = (size) => path.join(BENCH_BUILD, `fixture-${size}.flv`);
   for (const s of ['360p', '720p']) if (!fs.existsSync(fixture(s))) throw new Error(`${fixture(s)} is missing: make bench-tools`);
+  out = path.resolve(out);
   const root = playerRoot({ ...player, out });
   log(`sync: player ${root.label}`);
   const result = { player: root.label, seconds, settle, relay: { delay, jitter, direction: 'down' }, arms: [], zaps: [], server: {} };
