@@ -4,18 +4,18 @@
 // screen), else by the control tick reading currentTime. The error is filtered,
 // then closed with a small playbackRate correction (a tanh curve within +/- band,
 // a dead band around the target) or, beyond a maximum error, a seek. The target is
-// the shared one (hello's `latency`, the page's, the default), raised when this
-// connection's jitter needs more (jitter.js).
+// the shared one (hello's `latency`, the page's, the default), raised in 50 ms steps
+// when this connection's transit and jitter need more (jitter.js).
 import { IngestMap } from './latency.js';
 import { JitterMeter } from './jitter.js';
 
 const BAND = 0.05;         // largest |playbackRate - 1|: time-stretched audio (preservesPitch) stays clean
-const CURVE = 100;         // ms: rate - 1 = BAND * tanh(error / CURVE), a gain of 0.5/s near the target:
-                           // 100 ms closes to the dead band in ~4.6 s
+const CURVE = 50;          // ms: rate - 1 = BAND * tanh(error / CURVE), a gain of 1/s near the target:
+                           // 100 ms closes to the dead band in ~2.7 s, a frame's hiccup (33 ms) in ~1 s
 const DEAD = 12;           // ms: an error within it leaves rate 1 (under half a frame at 30 fps)
 const SETTLE = 3;          // ms: a correction goes on down to this error (no chatter at the dead band's edge)
-const SMOOTH = 300;        // ms: the error filter's time constant; with the gain above the loop is
-                           // overdamped (zeta = 1 / (2 sqrt(0.5/s x 0.3 s)) = 1.3): no overshoot
+const SMOOTH = 200;        // ms: the error filter's time constant; with the gain above the loop is
+                           // damped (zeta = 1 / (2 sqrt(1/s x 0.2 s)) = 1.1): no overshoot
 const MAX_ERROR = 1000;    // ms either way: seek instead of a rate (at 5 % it would take 20 s)
 const STALL_JUMP = 160;    // ms behind after a stall: seek (Chromium raises its buffering thresholds
                            // after an underflow until the next seek, docs/player.md)
@@ -24,6 +24,10 @@ const GAP = 2000;          // ms between two control steps: time jumped (backgro
 const FRESH = 500;         // ms: a presented frame this recent measures; else the tick reads currentTime
 const BASE = 120;          // ms: the lowest target held without stalls on loopback (docs/player.md);
                            // the jitter cover is added to it
+const STEP = 50;           // ms: a raised target is the shared one plus steps of this, so that viewers
+                           // on alike links hold the same one (their measures differ by a few ms)
+const SLACK = 10;          // ms a need may pass the shared target by before it is raised (a step
+                           // for a start-up blip would cost 50 ms for minutes)
 
 /** Holds the target with video.playbackRate and seeks; the player calls tick() every 250 ms. */
 export class SyncController {
@@ -39,9 +43,9 @@ export class SyncController {
    */
   constructor(video, { target, now, local = () => performance.now(), band = BAND, curve = CURVE, dead = DEAD,
     settle = SETTLE, smooth = SMOOTH, maxError = MAX_ERROR, minBuffer = 100, speedFloor = 150, base = BASE,
-    jitter = new JitterMeter() }) {
+    step = STEP, jitter = new JitterMeter() }) {
     Object.assign(this, { video, shared: target, now, local, band, curve, dead, settle, smooth, maxError,
-      minBuffer, speedFloor, base, jitter });
+      minBuffer, speedFloor, base, step, jitter });
     this.map = new IngestMap();
     this.smoothed = null;       // filtered latency of the presented frame, ms
     this.adjusting = 0;         // direction of the correction going on: 1 faster, -1 slower, 0 none
@@ -54,12 +58,19 @@ export class SyncController {
     this._means = {};           // name -> [sum, count] of latency - shared target since the last take
   }
 
-  /** @returns {number} the target held (ms): the shared one, or higher when this link's jitter needs it */
-  get target() {
+  /** @returns {number|null} the latency this link needs (ms): transit cover plus the player's own floor */
+  get need() {
     const c = this.jitter.cover;
-    if (c === null) return this.shared;
-    const cover = c + this.now() - this.local();    // on the server's clock
-    return Math.max(this.shared, cover + Math.min(this.shared, this.base));
+    return c === null ? null : c + this.now() - this.local() + Math.min(this.shared, this.base);   // server clock
+  }
+
+  /**
+   * @returns {number} the target held (ms): the shared one, or, when this link needs more
+   *   (by over SLACK ms), the shared one plus as many `step`s as it takes
+   */
+  get target() {
+    const n = this.need, s = this.shared;
+    return n === null || n <= s + SLACK ? s : s + Math.ceil((n - s) / this.step) * this.step;
   }
 
   /**

@@ -222,6 +222,18 @@ test('JitterMeter: the burst after a (re)start and a gap in arrivals are not jit
   assert.equal(m.jitter, 0);
 });
 
+test('SyncController: a raised target comes in 50 ms steps above the shared one, past a 10 ms slack', () => {
+  const sync = new SyncController(new LiveSim().video, { target: 150, now: () => 1000, local: () => 1000 });
+  const cases = [[null, 150], [0, 150], [30, 150], [40, 150], [41, 200], [79, 200], [80, 200], [81, 250], [300, 450]];
+  for (const [cover, want] of cases) {
+    sync.jitter.cover = cover;               // transit to cover (ms); the need adds 120
+    assert.equal(sync.target, want, `cover ${cover}: need ${sync.need}`);
+  }
+  sync.shared = 400;                         // a high shared target: the need is under it
+  sync.jitter.cover = 100;
+  assert.equal(sync.target, 400);
+});
+
 test('SyncController: the clock estimate improving moves no transit apart: no jitter for it', () => {
   const sim = setup();
   sim.start(150);
@@ -250,8 +262,9 @@ test('SyncController: the target: shared on loopback, raised by a jittery link, 
   const sim = setup(link);
   sim.start(150);
   sim.run(12000);
-  const t = sim.sync.target;
-  assert.ok(t > 165 && t < 190, `target raised to ${t.toFixed(1)} (15 + 1.5 x ~28.5 + 120)`);
+  const need = sim.sync.need;
+  assert.ok(need > 165 && need < 190, `need ${need.toFixed(1)} (15 + 1.5 x ~28.5 + 120)`);
+  assert.equal(sim.sync.target, 200, 'raised by one 50 ms step');
   const stalls = sim.stalls;
   sim.run(60000);
   assert.equal(sim.stalls - stalls, 0, 'no stall after start-up');
