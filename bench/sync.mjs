@@ -6,6 +6,7 @@
 //
 //   node bench/sync.mjs [--seconds 60] [--settle 10] [--players 2,10]
 //       [--delay 30] [--jitter 15] [--zaps 5] [--arms drift,jitter,zap]
+//       [--size 360p|180p] [--kinds ours,mpegts]
 //       [--player-root DIR | --player-commit REV] [--out build/bench/sync] [--json]
 //
 // --player-commit REV serves the player of that commit (git archive into
@@ -28,7 +29,7 @@ try {
     seconds: Number(arg('seconds', 60)), settle: Number(arg('settle', 10)),
     players: list(arg('players', '2,10')).map(Number),
     delay: Number(arg('delay', 30)), jitter: Number(arg('jitter', 15)), zapTimes: Number(arg('zaps', 5)),
-    arms: list(arg('arms', 'drift,jitter,zap')),
+    arms: list(arg('arms', 'drift,jitter,zap')), size: arg('size', '360p'), kinds: list(arg('kinds', 'ours,mpegts')),
     player: { root: arg('player-root', null), commit: arg('player-commit', null) },
     out: arg('out', path.join(BENCH_BUILD, 'sync')),
     log: (m) => process.stderr.write(`${m}\n`),

@@ -7,7 +7,8 @@
 // Arms (each on the 360p fixture from the stamping publisher, measured for
 // `seconds` after every player presented frames and `settle` more seconds):
 //   drift    ours with 2 and with 10 players, loopback and relay; mpegts.js on
-//            node-media-server, 2 players, loopback and relay
+//            node-media-server, 2 players, loopback and relay (size 180p: a
+//            320x180 fixture scaled from the 360p one, for many players)
 //   jitter   ours with ?latency=400 (the page's own target), 2 players, relay
 //   per arm: the difference in presented frame between every two players at
 //            every moment (median / p95 / max, frames and ms), the spread
@@ -212,8 +213,21 @@ async function zaps(browser, base, { url, times, link }) {
   return out;
 }
 
-export async function syncSection({ seconds = 60, settle = 10, players = [2, 10], delay = 30, jitter = 15,
-  zapTimes = 5, player = {}, out = path.join(BENCH_BUILD, 'sync'), arms = ['drift', 'jitter', 'zap'],
+// a 320x180 fixture scaled from the 360p one (barcode and all), for many players on few CPUs
+function smallFixture(out) {
+  const file = path.join(BENCH_BUILD, 'fixture-180p.flv');
+  if (fs.existsSync(file)) return file;
+  const r = spawnSync(process.env.FFMPEG || 'ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
+    '-i', path.join(BENCH_BUILD, 'fixture-360p.flv'), '-vf', 'scale=320:180', '-c:v', 'libx264', '-profile:v', 'high',
+    '-preset', 'medium', '-bf', '0', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-b:v', '300k',
+    '-maxrate', '300k', '-bufsize', '300k', '-c:a', 'copy', '-f', 'flv', `${file}.tmp`], { encoding: 'utf8', timeout: 300000 });
+  if (r.status !== 0) throw new Error(`ffmpeg (the 180p fixture): ${r.stderr}`);
+  fs.renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+export async function syncSection({ seconds = 60, settle = 10, players = [2, 10], delay = 30, jitter = 15, size = '360p',
+  zapTimes = 5, player = {}, kinds = ['ours', 'mpegts'], out = path.join(BENCH_BUILD, 'sync'), arms = ['drift', 'jitter', 'zap'],
   log = () => {} } = {}) {
   await fsp.mkdir(out, { recursive: true });
   const fixture = (size) => path.join(BENCH_BUILD, `fixture-${size}.flv`);
@@ -235,13 +249,15 @@ export async function syncSection({ seconds = 60, settle = 10, players = [2, 10]
       ours = await startNginx({ workers: 1, tag: 'sync', locs: pageLocs(root.dir) });
       result.server.switch = `not available: ${e.message.split('\n').find((l) => /emerg/.test(l)) || e.message.split('\n')[0]}`;
     }
-    pubs.push(await startPublisher(fixture('360p'), ours.rtmpUrl('bench')));
+    const main = size === '180p' ? smallFixture(out) : fixture('360p');
+    result.size = size;
+    pubs.push(await startPublisher(main, ours.rtmpUrl('bench')));
     pubs.push(await startPublisher(fixture('720p'), ours.rtmpUrl('other')));
     await waitPlayable('ws', ours.wsUrl('bench'));
     await waitPlayable('ws', ours.wsUrl('other'));
-    if (arms.includes('drift')) {
+    if (arms.includes('drift') && kinds.includes('mpegts')) {
       nms = await startNms({ tag: 'sync-nms' });
-      pubs.push(await startPublisher(fixture('360p'), nms.rtmpUrl('bench')));
+      pubs.push(await startPublisher(main, nms.rtmpUrl('bench')));
       await waitPlayable('flv', nms.flvUrl('bench'));
     }
     const relayTo = async (port) => {
@@ -258,7 +274,7 @@ export async function syncSection({ seconds = 60, settle = 10, players = [2, 10]
     if (arms.includes('drift')) {
       for (const link of ['loopback', linkName]) {
         for (const n of players) plan.push({ kind: 'ours', n, cfg: {}, link, label: `ours, ${n} players` });
-        plan.push({ kind: 'mpegts', n: 2, cfg: MPEGTS, link, label: 'mpegts.js on node-media-server, 2 players' });
+        if (kinds.includes('mpegts')) plan.push({ kind: 'mpegts', n: 2, cfg: MPEGTS, link, label: 'mpegts.js on node-media-server, 2 players' });
       }
     }
     if (arms.includes('jitter'))
@@ -316,7 +332,7 @@ function rowText(r) {
 }
 
 export function syncMarkdown(r) {
-  const lines = [`Player: ${r.player}; Chromium ${r.chromium ?? '?'}; ${r.seconds} s per arm after ${r.settle} s; ` +
+  const lines = [`Player: ${r.player}; fixture ${r.size}; Chromium ${r.chromium ?? '?'}; ${r.seconds} s per arm after ${r.settle} s; ` +
     `relay: server -> browser + ${r.relay.delay} +/- ${r.relay.jitter} ms, in order; server: ${r.server.switch}`, '',
   '| arm | link | frame difference p50 / p95 / max (frames) | (ms) | spread p95 / max (frames) | stalls per player-min | freezes > 150 ms per player-min | dropped | latency p50 / p95 ms | clock offset error p50 / p95 / max ms | clockError said p50 ms | CPU % browser / machine |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
