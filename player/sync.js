@@ -35,7 +35,7 @@ export class SyncController {
    * @param {HTMLVideoElement} video
    * @param {{target: number, now: () => number, local?: () => number, band?: number, curve?: number,
    *          dead?: number, settle?: number, smooth?: number, maxError?: number, minBuffer?: number,
-   *          speedFloor?: number, base?: number, jitter?: JitterMeter}} opts
+   *          speedFloor?: number, base?: number, step?: number, jitter?: JitterMeter}} opts
    *   target: the shared target, ms; now(): server wall clock, ms; local(): the clock of
    *   requestVideoFrameCallback's times (performance.now()); minBuffer: ms kept ahead when seeking;
    *   speedFloor: ms of buffer below which it never speeds up (Chromium's audio renderer
