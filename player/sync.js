@@ -182,10 +182,12 @@ export class SyncController {
     if (this.smoothed === null) return { latency: null, rate: 1 };
     const target = this.target, e = this.smoothed - target;
     if (this.stalled && e < STALL_JUMP) this.stalled = false;
+    // only forward: a seek back would show frames again, and a lead of a second is what a
+    // wrong measure looks like (t/65 once saw a 1.2 s seek back on a throttled link, where
+    // pongs queue behind media): slowing down (5 %) corrects a real lead, replaying nothing
     const behind = this.stalled ? STALL_JUMP : this._resync ? RESYNC : this.maxError;
-    const ahead = this._resync ? RESYNC : this.maxError;
     this._resync = false;
-    if ((e > behind || e < -ahead) && liveEdge > 0) {
+    if (e > behind && liveEdge > 0) {
       const to = Math.max(bufferStart, this.livePosition(liveEdge, target));
       if (Math.abs(to - video.currentTime) > 0.05) {
         video.currentTime = to;
