@@ -19,8 +19,8 @@
 // the first presented frame.
 import { oursParser, flvParser, stampFromHlsUserdata } from './stamps.js';
 import { initTracks, videoStamps } from '/lib/fmp4.mjs';
+import { FIXTURE_FRAMES, barcodeReader } from '/lib/barcode.mjs';
 
-const FIXTURE_FRAMES = 900;
 const params = new URLSearchParams(location.search);
 const kind = params.get('player');
 const url = params.get('url');
@@ -70,34 +70,9 @@ if (makeFeed) {
 // --- frame identity: the barcode ------------------------------------------
 const video = document.getElementById('video');
 video.muted = true;
-const BW = 8;                                    // canvas pixels per block
-const canvas = document.createElement('canvas');
-canvas.width = 16 * BW;
-canvas.height = 8;
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-
 // Fixture frame index of the picture now in the video element, or -1.
-function readIndex() {
-  const vw = video.videoWidth, vh = video.videoHeight;
-  if (!vw || !vh) return -1;
-  ctx.drawImage(video, 0, 0, vw, vh / 12, 0, 0, canvas.width, canvas.height);
-  const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  let bits = 0;
-  for (let k = 0; k < 16; k++) {
-    let y = 0;
-    const cx = k * BW + BW / 2;
-    for (let dy = 3; dy <= 5; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const o = (dy * canvas.width + cx + dx) * 4;
-        y += 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
-      }
-    }
-    bits = (bits << 1) | (y / 9 > 128 ? 1 : 0);
-  }
-  if ((bits & 0xf) !== 0b1010) return -1;
-  const index = bits >>> 4;
-  return index < FIXTURE_FRAMES ? index : -1;
-}
+const read = barcodeReader();
+const readIndex = () => read(video);
 
 const quality = () => {
   const q = video.getVideoPlaybackQuality();
