@@ -24,7 +24,7 @@
 // Player settings (each player's best documented live settings, tuned on
 // loopback with the 360p fixture to the lowest latency that plays without
 // stalls; override with --*-config, merged over these):
-//   ours      defaults (latency target 150 ms, docs/player.md)
+//   ours      defaults (latency target 200 ms, docs/player.md)
 //   mpegts.js 1.8.2  createPlayer({type:'flv', isLive:true, hasAudio:true,
 //             hasVideo:true}) with MPEGTS_CONFIG below (enableWorker stays
 //             false: the WebSocket must live in the page to be observed)

@@ -20,7 +20,7 @@ import { Renditions } from './renditions.js';
 export { hlsUrlFor };
 
 /** Default latency target (ms), measured on loopback with Chromium (docs/player.md). */
-export const DEFAULT_LATENCY = 150;
+export const DEFAULT_LATENCY = 200;
 
 /** Player states. */
 export const States = Object.freeze(['connecting', 'playing', 'buffering', 'offline', 'reconnecting', 'error', 'destroyed']);
@@ -267,6 +267,7 @@ export class WsStreamPlayer extends Emitter {
     this._lastAt = 0;
     this._moved = [0, 0];        // [ms, currentTime] of the reading before currentTime last changed
     this._seekAt = 0;
+    this._seekingSince = null;   // performance.now() when video.seeking was first seen (a seek pending)
 
     const l = this.loader = new WsLoader(this.url, { reconnect: this.opts.reconnect });
     this._throughput.sample(0);
@@ -646,17 +647,25 @@ export class WsStreamPlayer extends Emitter {
     this._lastTime = t;
     this._lastAt = now;
     if (moving && !this._frames) this._presented(t, now);
-    const settling = v.seeking || now - this._seekAt < 1000;   // a seek is no stall
+    // a seek that has not completed in STUCK ms: Chromium waits for data at the target that
+    // will not come (one track resumes a few ms later, past a gap); it may be jumped like a stall
+    if (!v.seeking) this._seekingSince = null;
+    const stuckSeek = v.seeking && now - (this._seekingSince ??= now) > STUCK;
+    const settling = (v.seeking && !stuckSeek) || now - this._seekAt < 1000;   // a seek is no stall
     if (['buffering', 'playing', 'connecting'].includes(this.state) && (moving || !settling)) this._setState(moving ? 'playing' : 'buffering', at);
     if (v.paused && this.bufferAhead() > 0) this._play();
-    const gap = !moving && !v.seeking ? gapExit(v) : null;   // stuck before a gap: jump it
-    if (gap) v.currentTime = Math.max(gap[0] + 0.01, this.latency.livePosition(gap[1]));
+    const gap = !moving && (!v.seeking || stuckSeek) ? gapExit(v) : null;   // stuck before a gap: jump it
+    if (gap) {
+      v.currentTime = Math.max(gap[0] + 0.01, this.latency.livePosition(gap[1]));
+      this._seekingSince = null;
+    }
     // stuck for a second with data ahead (a small gap of one track inside the range, a
     // decoder that raised its thresholds after underflows): a seek starts it again
     else if (!moving && !settling && this.state === 'buffering' && now - this._moved[0] > STUCK &&
       this.bufferAhead() > this.latency.minBuffer) {
       v.currentTime = Math.max(t + 0.001, this.latency.livePosition(liveEdge(v.buffered)));
       this._seekAt = now;
+      this._seekingSince = null;
     }
     const range = rangeAt(v.buffered, v.currentTime);
     this.latency.tick({ playing: moving, bufferAhead: this.bufferAhead(), liveEdge: liveEdge(v.buffered),
