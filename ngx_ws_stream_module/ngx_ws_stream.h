@@ -126,6 +126,7 @@ typedef struct {
 
 
 typedef struct ngx_ws_stream_viewer_s  ngx_ws_stream_viewer_t;
+typedef struct ngx_ws_stream_batch_s   ngx_ws_stream_batch_t;
 typedef struct ngx_ws_stream_waiter_s  ngx_ws_stream_waiter_t;
 
 
@@ -209,6 +210,9 @@ typedef struct {
     ngx_msec_t               latency;       /* the players' shared target,
                                                0: each its own */
     size_t                   send_lowat;    /* TCP_NOTSENT_LOWAT, 0: off */
+    ngx_msec_t               coalesce;      /* ws_stream_coalesce, 0: off */
+    ngx_ws_stream_batch_t   *batch;         /* ... this worker's, made at
+                                               its first viewer */
     ngx_flag_t               abr;           /* groups switch by themselves */
     ngx_flag_t               channels;      /* ws_stream_switch: to other
                                                streams on the connection */

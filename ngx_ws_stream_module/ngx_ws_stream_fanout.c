@@ -5,6 +5,9 @@
  * Fan-out: each viewer sends straight from the stream's ring in shared
  * memory.  Only control messages and, when the socket takes part of a
  * frame, the rest of that frame go through the viewer's own buffer.
+ * With ws_stream_coalesce a wake-up only puts the viewer on its
+ * location's batch; the batch's timer sends each viewer's records in one
+ * writev.
  */
 
 
@@ -22,6 +25,16 @@ static ngx_uint_t ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v,
 static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why);
 static ngx_int_t ngx_ws_stream_gate(ngx_ws_stream_group_t *g,
     ws_stream_rec_t *rec, ngx_uint_t main);
+static ngx_ws_stream_batch_t *ngx_ws_stream_batch(ngx_ws_stream_viewer_t *v);
+static void ngx_ws_stream_batch_handler(ngx_event_t *ev);
+
+
+/*
+ * The links of one send: scratch of one call, so one set per worker, not
+ * per viewer (a worker sends to one viewer at a time).
+ */
+static ngx_buf_t    ngx_ws_stream_bufs[NGX_WS_STREAM_BATCH];
+static ngx_chain_t  ngx_ws_stream_links[NGX_WS_STREAM_BATCH];
 
 
 void
@@ -46,8 +59,14 @@ ngx_ws_stream_write_handler(ngx_event_t *wev)
         c->timedout = 1;
         ngx_ws_stream_finalize(v);
 
-    } else {
+    } else if (v->blocked) {
+        /* the socket takes data again */
         ngx_ws_stream_send(v);
+
+    } else {
+        /* epoll reports the socket writable with every client message:
+         * with coalescing, the ring's records still wait for the batch */
+        ngx_ws_stream_send_lazy(v);
     }
 
     ngx_http_run_posted_requests(c);
@@ -122,6 +141,11 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
             break;
         }
 
+        if (v->hold) {
+            /* coalescing: the ring's records go with the batch */
+            break;
+        }
+
         rc = ngx_ws_stream_send_ring(v);
 
         if (rc == NGX_ERROR) {
@@ -148,6 +172,8 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
         }
     }
 
+    v->blocked = 0;
+
     if (c->write->timer_set) {
         ngx_del_timer(c->write);
     }
@@ -156,10 +182,135 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
 
 again:
 
+    v->blocked = 1;
+
     ngx_add_timer(c->write, v->conf->send_timeout);
 
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
         ngx_ws_stream_finalize(v);
+    }
+}
+
+
+/*
+ * The stream changed, or the client sent something: without coalescing,
+ * send now; with it, send only what the viewer's own buffer holds (the
+ * replies) and leave the ring's records to the batch.
+ */
+
+void
+ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v)
+{
+    ngx_ws_stream_batch_t  *b;
+
+    if (v->conf->coalesce == 0) {
+        ngx_ws_stream_send(v);
+        return;
+    }
+
+    v->hold = 1;
+    ngx_ws_stream_send(v);
+    v->hold = 0;
+
+    if (v->closed || v->closing || v->lingering || v->in_batch) {
+        return;
+    }
+
+    b = ngx_ws_stream_batch(v);
+
+    if (b == NULL) {
+        ngx_ws_stream_send(v);
+        return;
+    }
+
+    ngx_queue_insert_tail(&b->due, &v->batched);
+    v->in_batch = 1;
+
+    if (!b->event.timer_set) {
+        ngx_add_timer(&b->event, b->interval);
+    }
+}
+
+
+void
+ngx_ws_stream_batch_del(ngx_ws_stream_viewer_t *v)
+{
+    if (v->in_batch) {
+        ngx_queue_remove(&v->batched);
+        v->in_batch = 0;
+    }
+}
+
+
+/* the location's batch in this worker, made at its first use */
+
+static ngx_ws_stream_batch_t *
+ngx_ws_stream_batch(ngx_ws_stream_viewer_t *v)
+{
+    ngx_ws_stream_batch_t  *b;
+
+    b = v->conf->batch;
+
+    if (b) {
+        return b;
+    }
+
+    b = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_ws_stream_batch_t));
+    if (b == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, v->connection->log, 0,
+                      "ws_stream: no memory for ws_stream_coalesce, "
+                      "sending at once");
+        return NULL;
+    }
+
+    b->interval = v->conf->coalesce;
+    ngx_queue_init(&b->due);
+
+    b->event.handler = ngx_ws_stream_batch_handler;
+    b->event.data = b;
+    b->event.log = ngx_cycle->log;
+    b->event.cancelable = 1;
+
+    v->conf->batch = b;
+
+    return b;
+}
+
+
+/* the interval is over: each waiting viewer sends what it has */
+
+static void
+ngx_ws_stream_batch_handler(ngx_event_t *ev)
+{
+    ngx_queue_t             *q;
+    ngx_connection_t        *c;
+    ngx_ws_stream_batch_t   *b;
+    ngx_ws_stream_viewer_t  *v;
+
+    b = ev->data;
+
+    /* a viewer is taken off before it sends, and only a wake-up or a
+     * client's message (not this loop) puts it on again */
+
+    while (!ngx_queue_empty(&b->due)) {
+        q = ngx_queue_head(&b->due);
+        v = ngx_queue_data(q, ngx_ws_stream_viewer_t, batched);
+
+        ngx_queue_remove(q);
+        v->in_batch = 0;
+
+        c = v->connection;
+
+        if (!c->write->ready) {
+            /* its socket is full: the write handler goes on */
+            continue;
+        }
+
+        ngx_ws_stream_send(v);
+
+        if (v->closed) {
+            ngx_http_run_posted_requests(c);
+        }
     }
 }
 
@@ -179,7 +330,8 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     ssize_t                  n;
     uint64_t                 start;
     ngx_uint_t               k, nrec, track, tried, main, gate;
-    ngx_chain_t             *cl;
+    ngx_buf_t               *bufs;
+    ngx_chain_t             *cl, *links;
     const uint8_t           *frame;
     ngx_connection_t        *c;
     ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
@@ -191,6 +343,8 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     c = v->connection;
     e = &v->zone->sh->streams[v->stream];
     ring = &e->ring;
+    bufs = ngx_ws_stream_bufs;
+    links = ngx_ws_stream_links;
 
     /* a group viewer that is being moved: the cut, and the target's
      * audio that repeats what was sent */
@@ -287,18 +441,18 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             }
         }
 
-        v->bufs[nrec].pos = (u_char *) frame;
-        v->bufs[nrec].last = (u_char *) frame + rec.len;
-        v->bufs[nrec].start = v->bufs[nrec].pos;
-        v->bufs[nrec].end = v->bufs[nrec].last;
-        v->bufs[nrec].memory = 1;
-        v->bufs[nrec].temporary = 0;
+        bufs[nrec].pos = (u_char *) frame;
+        bufs[nrec].last = (u_char *) frame + rec.len;
+        bufs[nrec].start = bufs[nrec].pos;
+        bufs[nrec].end = bufs[nrec].last;
+        bufs[nrec].memory = 1;
+        bufs[nrec].temporary = 0;
 
-        v->links[nrec].buf = &v->bufs[nrec];
-        v->links[nrec].next = NULL;
+        links[nrec].buf = &bufs[nrec];
+        links[nrec].next = NULL;
 
         if (nrec) {
-            v->links[nrec - 1].next = &v->links[nrec];
+            links[nrec - 1].next = &links[nrec];
         }
 
         recs[nrec] = rec;
@@ -322,7 +476,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
         n = 0;
 
         for (k = 0; k < nrec; k++) {
-            rc = c->send(c, v->bufs[k].pos, recs[k].len);
+            rc = c->send(c, bufs[k].pos, recs[k].len);
 
             if (rc == NGX_ERROR) {
                 return NGX_ERROR;
@@ -344,7 +498,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     } else {
         before = c->sent;
 
-        cl = c->send_chain(c, &v->links[0], 0);
+        cl = c->send_chain(c, &links[0], 0);
 
         if (cl == NGX_CHAIN_ERROR) {
             return NGX_ERROR;
@@ -380,7 +534,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         rest = recs[k].len - left;
 
-        if (ngx_ws_stream_queue_raw(v, v->bufs[k].start + left, rest)
+        if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
             != NGX_OK)
         {
             return NGX_ERROR;

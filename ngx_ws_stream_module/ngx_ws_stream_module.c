@@ -41,6 +41,11 @@ static ngx_conf_num_bounds_t  ngx_ws_stream_latency_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_ws_stream_coalesce_bounds = {
+    ngx_conf_check_num_bounds, 0, 1000
+};
+
+
 static ngx_command_t  ngx_ws_stream_commands[] = {
 
     { ngx_string("ws_stream_zone"),
@@ -112,6 +117,13 @@ static ngx_command_t  ngx_ws_stream_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_stream_loc_conf_t, send_lowat),
       NULL },
+
+    { ngx_string("ws_stream_coalesce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_stream_loc_conf_t, coalesce),
+      &ngx_ws_stream_coalesce_bounds },
 
     { ngx_string("ws_stream_abr"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -224,12 +236,14 @@ ngx_ws_stream_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     wlcf->zone = NULL;
+     *     wlcf->batch = NULL;
      */
 
     wlcf->stats = NGX_CONF_UNSET;
     wlcf->max_lag = NGX_CONF_UNSET_MSEC;
     wlcf->latency = NGX_CONF_UNSET_MSEC;
     wlcf->send_lowat = NGX_CONF_UNSET_SIZE;
+    wlcf->coalesce = NGX_CONF_UNSET_MSEC;
     wlcf->trusted = NGX_CONF_UNSET_PTR;
     wlcf->abr = NGX_CONF_UNSET;
     wlcf->channels = NGX_CONF_UNSET;
@@ -260,6 +274,7 @@ ngx_ws_stream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->latency, prev->latency, 0);
     ngx_conf_merge_value(conf->channels, prev->channels, 0);
     ngx_conf_merge_size_value(conf->send_lowat, prev->send_lowat, 65536);
+    ngx_conf_merge_msec_value(conf->coalesce, prev->coalesce, 0);
 
     if (conf->abr == NGX_CONF_UNSET) {
         if (prev->abr == NGX_CONF_UNSET) {

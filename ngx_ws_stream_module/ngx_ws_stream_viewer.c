@@ -175,6 +175,7 @@ ngx_ws_stream_viewer_cleanup(void *data)
 {
     ngx_ws_stream_viewer_t *v = data;
 
+    ngx_ws_stream_batch_del(v);
     ngx_ws_stream_group_cleanup(v);
     ngx_ws_stream_leave_ring(v);
 
@@ -355,7 +356,7 @@ ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
         return;
     }
 
-    ngx_ws_stream_send(v);
+    ngx_ws_stream_send_lazy(v);
 
     if (v->closed) {
         ngx_http_run_posted_requests(c);
@@ -404,7 +405,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
         v->ping_sent = 1;
         (void) ngx_ws_stream_queue(v, WS_STREAM_WS_PING, NULL, 0, 1);
         ngx_add_timer(rev, v->conf->ping_interval);
-        ngx_ws_stream_send(v);
+        ngx_ws_stream_send_lazy(v);
         goto done;
     }
 
@@ -450,7 +451,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
     }
 
     if (!v->closed) {
-        ngx_ws_stream_send(v);
+        ngx_ws_stream_send_lazy(v);
     }
 
     if (!v->closed && ngx_handle_read_event(rev, 0) != NGX_OK) {

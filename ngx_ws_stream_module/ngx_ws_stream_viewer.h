@@ -21,7 +21,9 @@
 #include "ws_stream_abr.h"
 
 
-#define NGX_WS_STREAM_BATCH       16            /* records per send */
+#define NGX_WS_STREAM_BATCH       64            /* records per send: one
+                                                   writev (nginx gathers
+                                                   64 iovecs) */
 #define NGX_WS_STREAM_BATCH_BYTES (256 * 1024)
 #define NGX_WS_STREAM_RECV        4096
 #define NGX_WS_STREAM_CTL_MAX     (64 * 1024)   /* queued control bytes */
@@ -126,8 +128,8 @@ struct ngx_ws_stream_viewer_s {
 
     ws_stream_ws_parser_t    parser;
 
-    ngx_buf_t                    bufs[NGX_WS_STREAM_BATCH];
-    ngx_chain_t                  links[NGX_WS_STREAM_BATCH];
+    ngx_queue_t                  batched;       /* in conf->batch's due
+                                                   viewers (coalescing) */
 
     ngx_uint_t                   skips;
     uint64_t                     sent;
@@ -160,6 +162,23 @@ struct ngx_ws_stream_viewer_s {
     unsigned                     closing:1;     /* close frame queued */
     unsigned                     lingering:1;
     unsigned                     closed:1;
+    unsigned                     in_batch:1;
+    unsigned                     blocked:1;     /* the socket was full */
+    unsigned                     hold:1;        /* ring records wait for
+                                                   the batch */
+};
+
+
+/*
+ * ws_stream_coalesce: the viewers of a location in this worker that have
+ * records waiting, sent together when the interval's timer fires.  One
+ * timer per location and worker, armed only while a viewer waits.
+ */
+
+struct ngx_ws_stream_batch_s {
+    ngx_event_t                  event;
+    ngx_queue_t                  due;
+    ngx_msec_t                   interval;
 };
 
 
@@ -241,6 +260,8 @@ double ngx_ws_stream_clock(void);
 
 void ngx_ws_stream_write_handler(ngx_event_t *wev);
 void ngx_ws_stream_send(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_batch_del(ngx_ws_stream_viewer_t *v);
 ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     const u_char *data, size_t len, ngx_uint_t ctl);
 ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,

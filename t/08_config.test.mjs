@@ -98,6 +98,8 @@ describe('08 configuration checks (nginx -t)', () => {
     ['emergency_lag below down_lag', 'ws_stream_abr on down_lag=2s emergency_lag=1s;',
       /needs low_lag < down_lag < emergency_lag/],
     ['ws_stream_latency above 60 s', 'ws_stream_latency 61s;', /value must be between 0 and 60000/],
+    ['ws_stream_coalesce above 1 s', 'ws_stream_coalesce 1001ms;', /value must be between 0 and 1000/],
+    ['ws_stream_coalesce not a time', 'ws_stream_coalesce soon;', /invalid value/],
     ['ws_stream_abr twice', 'ws_stream_abr on; ws_stream_abr off;', /"ws_stream_abr" directive is duplicate/],
     ['ws_stream_switch with neither on nor off', 'ws_stream_switch yes;', /invalid value "yes" in "ws_stream_switch"/],
     ['ws_stream_switch without a value', 'ws_stream_switch;', /invalid number of arguments in "ws_stream_switch"/],
