@@ -21,18 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <librtmp/log.h>
 #include <librtmp/rtmp.h>
 
-#include "ws_stream_core.h"
-#include "sei.h"
-
-#define FLV_AUDIO 8
-#define FLV_VIDEO 9
-#define FLV_SCRIPT 18
+#include "flv_fixture.h"
 
 #define CHAN_META 0x05
 #define CHAN_VIDEO 0x06
@@ -40,167 +34,12 @@
 
 #define REPORT_NS 5000000000LL
 
-typedef struct {
-    uint8_t type;
-    uint32_t ts;
-    uint32_t len;
-    size_t off;
-} tag_t;
-
-typedef struct {
-    uint8_t *data;
-    size_t size;
-    tag_t *tags;
-    size_t ntags;
-    ssize_t meta, avc_seq, aac_seq;
-    uint32_t duration;          /* ms, one loop */
-    uint32_t frames;            /* AVC NALU packets per loop */
-    uint32_t max_len;
-} fixture_t;
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_flag = 1;
-}
+#define PROG "ws-stream-pub"
 
 static int64_t
 now_ns(clockid_t clk)
 {
-    struct timespec ts;
-
-    if (clock_gettime(clk, &ts) != 0) {
-        perror("ws-stream-pub: clock_gettime");
-        exit(1);
-    }
-    return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int
-load_file(const char *path, fixture_t *fx)
-{
-    FILE *f;
-    struct stat st;
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "ws-stream-pub: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0) {
-        fprintf(stderr, "ws-stream-pub: %s: cannot stat or empty\n", path);
-        fclose(f);
-        return -1;
-    }
-    fx->size = (size_t) st.st_size;
-    fx->data = malloc(fx->size);
-    if (fx->data == NULL) {
-        fprintf(stderr, "ws-stream-pub: out of memory (%zu bytes)\n",
-                fx->size);
-        fclose(f);
-        return -1;
-    }
-    if (fread(fx->data, 1, fx->size, f) != fx->size) {
-        fprintf(stderr, "ws-stream-pub: %s: short read\n", path);
-        fclose(f);
-        return -1;
-    }
-    if (fclose(f) != 0) {
-        fprintf(stderr, "ws-stream-pub: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Splits the file into tags and finds the headers and the loop length. */
-static int
-parse_flv(const char *path, fixture_t *fx)
-{
-    const uint8_t *p = fx->data;
-    size_t pos, cap = 0, hdr;
-    uint32_t len, first_v = 0, last_v = 0;
-    tag_t *t;
-
-    if (fx->size < 13 || memcmp(p, "FLV", 3) != 0) {
-        fprintf(stderr, "ws-stream-pub: %s: not an FLV file\n", path);
-        return -1;
-    }
-    hdr = ((size_t) p[5] << 24) | ((size_t) p[6] << 16)
-          | ((size_t) p[7] << 8) | p[8];
-    if (hdr < 9 || hdr + 4 > fx->size) {
-        fprintf(stderr, "ws-stream-pub: %s: bad FLV header\n", path);
-        return -1;
-    }
-    fx->meta = fx->avc_seq = fx->aac_seq = -1;
-    pos = hdr + 4;
-    while (pos + 11 <= fx->size) {
-        len = ws_stream_rb24(p + pos + 1);
-        if (len > fx->size - pos - 11) {
-            fprintf(stderr, "ws-stream-pub: %s: truncated tag at %zu, "
-                    "ignoring the rest\n", path, pos);
-            break;
-        }
-        if (fx->ntags == cap) {
-            cap = cap ? cap * 2 : 4096;
-            t = realloc(fx->tags, cap * sizeof(tag_t));
-            if (t == NULL) {
-                fprintf(stderr, "ws-stream-pub: out of memory\n");
-                return -1;
-            }
-            fx->tags = t;
-        }
-        t = &fx->tags[fx->ntags];
-        t->type = p[pos] & 0x1F;
-        t->ts = ws_stream_rb24(p + pos + 4) | ((uint32_t) p[pos + 7] << 24);
-        t->len = len;
-        t->off = pos + 11;
-        pos += 11 + (size_t) len + 4;
-
-        if (t->type == FLV_SCRIPT && len > 13 && p[t->off] == 0x02
-            && memcmp(p + t->off + 3, "onMetaData", 10) == 0)
-        {
-            if (fx->meta < 0) {
-                fx->meta = (ssize_t) fx->ntags;
-            }
-        } else if (t->type == FLV_VIDEO && len >= 5
-                   && (p[t->off] & 0x0F) == 7)
-        {
-            if (p[t->off + 1] == 0) {
-                if (fx->avc_seq < 0) {
-                    fx->avc_seq = (ssize_t) fx->ntags;
-                }
-            } else if (p[t->off + 1] == 1) {
-                if (fx->frames == 0) {
-                    first_v = t->ts;
-                }
-                last_v = t->ts;
-                fx->frames++;
-            }
-        } else if (t->type == FLV_AUDIO && len >= 2
-                   && (p[t->off] >> 4) == 10 && p[t->off + 1] == 0)
-        {
-            if (fx->aac_seq < 0) {
-                fx->aac_seq = (ssize_t) fx->ntags;
-            }
-        }
-        if (len > fx->max_len) {
-            fx->max_len = len;
-        }
-        fx->ntags++;
-    }
-    if (fx->frames < 2 || fx->avc_seq < 0) {
-        fprintf(stderr, "ws-stream-pub: %s: needs H.264 video with a "
-                "sequence header and at least 2 frames\n", path);
-        return -1;
-    }
-    /* one loop = video span plus one mean frame interval */
-    fx->duration = (last_v - first_v)
-                   + (last_v - first_v + (fx->frames - 1) / 2)
-                     / (fx->frames - 1);
-    return 0;
+    return fixture_clock_ns(PROG, clk);
 }
 
 typedef struct {
@@ -319,7 +158,6 @@ main(int argc, char **argv)
     int quiet = 0, chunk = 4096, opt, rc = 1;
     fixture_t fx;
     conn_t c;
-    struct sigaction sa;
     uint8_t *body;
     const uint8_t *src;
     size_t i, len;
@@ -328,9 +166,7 @@ main(int argc, char **argv)
     int64_t start = 0, due, now, limit_ns, late, worst = 0, rep_worst = 0;
     int64_t last_rep, t0, send_ns, worst_send = 0;
     uint64_t late1 = 0, late5 = 0;
-    int32_t cts;
     bench_stamp_t st;
-    size_t seilen;
     double el;
 
     while ((opt = getopt(argc, argv, "i:u:d:c:q")) != -1) {
@@ -365,27 +201,16 @@ main(int argc, char **argv)
     }
 
     memset(&fx, 0, sizeof(fx));
-    if (load_file(in, &fx) != 0 || parse_flv(in, &fx) != 0) {
+    if (fixture_load(PROG, in, &fx) != 0) {
         return 1;
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0
-        || sigaction(SIGTERM, &sa, NULL) != 0)
-    {
-        perror("ws-stream-pub: sigaction");
-        return 1;
-    }
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0) {
-        perror("ws-stream-pub: sigaction");
+    if (fixture_signals(PROG) != 0) {
         return 1;
     }
 
     memset(&c, 0, sizeof(c));
-    c.cap = RTMP_MAX_HEADER_SIZE + fx.max_len + 4 + BENCH_SEI_MAX + 16;
+    c.cap = RTMP_MAX_HEADER_SIZE + fx.max_len + FIXTURE_STAMP_MAX + 16;
     c.buf = malloc(c.cap);
     if (c.buf == NULL) {
         fprintf(stderr, "ws-stream-pub: out of memory\n");
@@ -461,17 +286,10 @@ main(int argc, char **argv)
 
     for (;;) {
         index = 0;
-        for (i = 0; i < fx.ntags && !stop_flag; i++) {
-            const tag_t *t = &fx.tags[i];
+        for (i = 0; i < fx.ntags && !fixture_stop; i++) {
+            const fixture_tag_t *t = &fx.tags[i];
 
-            if ((ssize_t) i == fx.meta || (ssize_t) i == fx.avc_seq
-                || (ssize_t) i == fx.aac_seq
-                || (t->type != FLV_AUDIO && t->type != FLV_VIDEO))
-            {
-                continue;
-            }
-            /* audio past the video span would overlap the next loop */
-            if (t->type == FLV_AUDIO && t->ts >= fx.duration) {
+            if (!fixture_sendable(&fx, i)) {
                 continue;
             }
             ts_abs = loop * fx.duration + t->ts;
@@ -482,7 +300,7 @@ main(int argc, char **argv)
             if (service_input(&c) != 0) {
                 goto done;
             }
-            while (!stop_flag) {
+            while (!fixture_stop) {
                 struct timespec ts;
 
                 ts.tv_sec = due / 1000000000LL;
@@ -497,31 +315,18 @@ main(int argc, char **argv)
                     goto done;
                 }
             }
-            if (stop_flag) {
+            if (fixture_stop) {
                 break;
             }
 
             src = fx.data + t->off;
-            if (t->type == FLV_VIDEO && t->len >= 5
-                && (src[0] & 0x0F) == 7 && src[1] == 1)
-            {
-                cts = (int32_t) ws_stream_rb24(src + 2);
-                if (cts & 0x800000) {
-                    cts -= 0x1000000;
-                }
-                memcpy(body, src, 5);
+            if (fixture_is_frame(t, src)) {
                 st.index = index++;
                 st.loop = (uint32_t) loop;
-                st.pts_ms = ts_abs + (uint64_t) (int64_t) cts;
+                st.pts_ms = ts_abs + (uint64_t) (int64_t) fixture_cts(src);
                 now = now_ns(CLOCK_MONOTONIC);
                 st.wall_us = (uint64_t) now_ns(CLOCK_REALTIME) / 1000;
-                seilen = bench_sei_make(body + 9, BENCH_SEI_MAX, &st);
-                body[5] = 0;
-                body[6] = 0;
-                body[7] = (uint8_t) (seilen >> 8);
-                body[8] = (uint8_t) seilen;
-                memcpy(body + 9 + seilen, src + 5, t->len - 5);
-                len = t->len + 4 + seilen;
+                len = fixture_stamp(body, src, t->len, &st);
                 frames++;
             } else {
                 memcpy(body, src, t->len);
@@ -566,7 +371,7 @@ main(int argc, char **argv)
                 last_rep = now;
             }
         }
-        if (stop_flag) {
+        if (fixture_stop) {
             break;
         }
         loop++;
@@ -594,7 +399,6 @@ done:
     }
     RTMP_Free(c.r);
     free(c.buf);
-    free(fx.tags);
-    free(fx.data);
+    fixture_free(&fx);
     return rc;
 }
