@@ -34,7 +34,7 @@ SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 APT_PKGS     = nginx nginx-dev libnginx-mod-rtmp ffmpeg gcc make clang \
                libpcre2-dev libssl-dev zlib1g-dev openssl iproute2 \
-               ca-certificates chromium librtmp-dev prometheus
+               ca-certificates chromium librtmp-dev prometheus linux-perf
 
 .PHONY: all deps build asan clang unit player player-unit integration \
         integration-asan test bench bench-tools bench-smoke-tools \

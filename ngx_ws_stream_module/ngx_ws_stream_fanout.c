@@ -123,8 +123,13 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
                 goto again;
             }
 
-            v->out_pos = v->out;
-            v->out_last = v->out;
+            /* sent: the buffer is made again for the next reply (a few
+             * a second for a player, none for most viewers) */
+            ngx_free(v->out);
+            v->out = NULL;
+            v->out_size = 0;
+            v->out_pos = NULL;
+            v->out_last = NULL;
         }
 
         if (v->closing) {

@@ -22,6 +22,13 @@ static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
     ws_stream_ws_msg_t *msg);
 
 
+/*
+ * What a read takes: scratch of one call, one per worker.  A viewer holds
+ * a message buffer only while a data message is being received.
+ */
+static u_char  ngx_ws_stream_recv_buf[NGX_WS_STREAM_RECV];
+
+
 /* the handshake is valid: make the viewer and switch protocols */
 
 ngx_int_t
@@ -48,11 +55,8 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    v->in = ngx_pnalloc(r->pool, NGX_WS_STREAM_RECV);
-    v->parser.buf = ngx_pnalloc(r->pool, wlcf->max_message);
     cln = ngx_pool_cleanup_add(r->pool, 0);
-
-    if (v->in == NULL || v->parser.buf == NULL || cln == NULL) {
+    if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -187,6 +191,11 @@ ngx_ws_stream_viewer_cleanup(void *data)
     if (v->out) {
         ngx_free(v->out);
         v->out = NULL;
+    }
+
+    if (v->parser.buf) {
+        ngx_free(v->parser.buf);
+        v->parser.buf = NULL;
     }
 
     v->closed = 1;
@@ -369,7 +378,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
 {
     ssize_t                  n;
     ngx_int_t                rc;
-    const u_char            *pos;
+    const u_char            *pos, *last;
     ngx_connection_t        *c;
     ngx_http_request_t      *r;
     ws_stream_ws_msg_t   msg;
@@ -411,7 +420,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
 
     while (!v->closing && !v->closed) {
 
-        n = c->recv(c, v->in, NGX_WS_STREAM_RECV);
+        n = c->recv(c, ngx_ws_stream_recv_buf, NGX_WS_STREAM_RECV);
 
         if (n == NGX_AGAIN) {
             break;
@@ -425,11 +434,20 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
         v->ping_sent = 0;
         ngx_add_timer(rev, v->conf->ping_interval);
 
-        pos = v->in;
+        if (v->parser.buf == NULL) {
+            v->parser.buf = ngx_alloc(v->parser.max, c->log);
+            if (v->parser.buf == NULL) {
+                ngx_ws_stream_finalize(v);
+                goto done;
+            }
+        }
 
-        while (pos < v->in + n && !v->closing) {
+        pos = ngx_ws_stream_recv_buf;
+        last = ngx_ws_stream_recv_buf + n;
 
-            rc = ws_stream_ws_parse(&v->parser, &pos, v->in + n, &msg);
+        while (pos < last && !v->closing) {
+
+            rc = ws_stream_ws_parse(&v->parser, &pos, last, &msg);
 
             if (rc == WS_STREAM_AGAIN) {
                 break;
@@ -447,6 +465,11 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
             if (ngx_ws_stream_message(v, &msg) != NGX_OK) {
                 break;
             }
+        }
+
+        if (!v->closed && ws_stream_ws_parser_idle(&v->parser)) {
+            ngx_free(v->parser.buf);
+            v->parser.buf = NULL;
         }
     }
 

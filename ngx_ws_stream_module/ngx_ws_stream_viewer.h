@@ -124,7 +124,6 @@ struct ngx_ws_stream_viewer_s {
     size_t                       out_size;
     u_char                      *out_pos;
     u_char                      *out_last;
-    u_char                      *in;
 
     ws_stream_ws_parser_t    parser;
 

@@ -72,6 +72,14 @@ ws_stream_ws_parser_init(ws_stream_ws_parser_t *p)
 
 
 int
+ws_stream_ws_parser_idle(const ws_stream_ws_parser_t *p)
+{
+    return p->state == WS_STREAM_WS_ST_HEADER && p->hdr_len == 0
+           && p->msg_opcode == 0;
+}
+
+
+int
 ws_stream_ws_parse(ws_stream_ws_parser_t *p, const uint8_t **pos,
     const uint8_t *last, ws_stream_ws_msg_t *msg)
 {

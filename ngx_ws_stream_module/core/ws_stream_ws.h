@@ -86,6 +86,12 @@ typedef struct {
 void ws_stream_ws_parser_init(ws_stream_ws_parser_t *p);
 
 /*
+ * 1 between messages (no frame begun, no fragmented message open): buf
+ * holds nothing and may be released until the next call.
+ */
+int ws_stream_ws_parser_idle(const ws_stream_ws_parser_t *p);
+
+/*
  * Consumes bytes from *pos up to last.  Returns:
  *   WS_STREAM_WS_MESSAGE  a complete message in *msg (valid until the
  *                             next call); *pos points past what was used;

@@ -694,9 +694,61 @@ test_ws_utf8(void)
 }
 
 
+/*
+ * idle only between messages: the viewer frees the message buffer then,
+ * so a byte of a header, a frame's payload or an open fragmented message
+ * must say not idle
+ */
+
+static void
+test_ws_idle(void)
+{
+    size_t                     n, i, one, two;
+    uint8_t                    buf[256], data[64];
+    const uint8_t             *pos;
+    ws_stream_ws_msg_t         msg;
+    ws_stream_ws_parser_t      p;
+
+    p.buf = data;
+    p.max = sizeof(data);
+    ws_stream_ws_parser_init(&p);
+
+    T(ws_stream_ws_parser_idle(&p));
+
+    one = test_ws_frame(buf, 0x01, "frag", 4, 1, TEST_LEN_MINIMAL);
+    two = test_ws_frame(buf + one, 0x89, "pi", 2, 1, TEST_LEN_MINIMAL);
+    n = one + two;
+    n += test_ws_frame(buf + n, 0x80, "ment", 4, 1, TEST_LEN_MINIMAL);
+
+    /* byte by byte: idle nowhere inside, and again after the end */
+
+    for (i = 0; i < n; i++) {
+        pos = buf + i;
+        (void) ws_stream_ws_parse(&p, &pos, buf + i + 1, &msg);
+
+        if (i + 1 < n) {
+            T(!ws_stream_ws_parser_idle(&p));
+        }
+    }
+
+    T(ws_stream_ws_parser_idle(&p));
+    T(msg.opcode == WS_STREAM_WS_TEXT && msg.len == 8
+      && memcmp(msg.data, "fragment", 8) == 0);
+
+    /* a control frame between messages: idle after it */
+
+    pos = buf + one;
+    T(ws_stream_ws_parse(&p, &pos, buf + one + two, &msg)
+      == WS_STREAM_WS_MESSAGE);
+    T(msg.opcode == WS_STREAM_WS_PING && pos == buf + one + two);
+    T(ws_stream_ws_parser_idle(&p));
+}
+
+
 void
 test_ws(void)
 {
+    test_ws_idle();
     test_ws_header();
     test_ws_lengths();
     test_ws_sequences();
