@@ -1,13 +1,15 @@
 // make bench: ngx_ws_stream side by side with node-media-server (WS-FLV),
-// nginx-rtmp's RTMP play and nginx-rtmp's HLS, on one machine, with one
-// stamping publisher and one load client; and our LL-HLS (ws_stream_hls)
-// against nginx-rtmp's HLS and our WebSocket. Prints one table per scenario
-// and writes build/bench/results.{json,md}; --update-docs also replaces the
-// results section of docs/performance.md. Asserts nothing.
+// nginx-rtmp's RTMP play, nginx-rtmp's HLS and the floor of fan-out, on one
+// machine, with one stamping publisher and one load client; and our LL-HLS
+// (ws_stream_hls) against nginx-rtmp's HLS and our WebSocket. Prints one
+// table per scenario and writes build/bench/results.{json,md};
+// --update-docs also replaces the results section of docs/performance.md.
+// Asserts nothing.
 //
 //   node bench/run.mjs [--quick] [--seconds 15] [--warmup 3]
 //        [--viewers 1,100,1000,5000] [--sizes 720p,360p]
-//        [--systems ours-1w,ours-2w,nms,rtmp,ours-hls] [--hls-viewers 1000]
+//        [--systems ours-1w,ours-2w,nms,rtmp,ours-hls,floor,floor-gather]
+//        [--hls-viewers 1000]
 //        [--no-hls] [--no-g2g]
 //        [--hls-seconds 60] [--g2g-seconds 60] [--g2g-size 720p]
 //        [--threads 2] [--rate 1000] [--out DIR] [--update-docs]
@@ -46,6 +48,15 @@
 //
 // ours-hls (LL-HLS clients of the load client, --mode hls) runs only in the
 // scenarios whose viewer count is in --hls-viewers.
+//
+// floor and floor-gather (lib/floorbench.mjs, bench/floor.c): the physical
+// floor, what per-message delivery costs here with no protocol or ring
+// logic. One process sends the fixture itself (no publisher, no RTMP),
+// paced and stamped as the publisher does, each message framed once and
+// written to every viewer: a write() per message per viewer (floor), a
+// writev() per viewer per event-loop pass (floor-gather). The load client
+// measures it in ws mode like ours; each table gets a line of ours / floor.
+// Not in --quick's default systems (name them with --systems).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -61,6 +72,7 @@ import { abrSection } from './lib/abrbench.mjs';
 import { syncSection, syncMarkdown } from './lib/syncbench.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
 import { renderMarkdown, renderMachine } from './lib/report.mjs';
+import { startFloor, FLOOR_LABELS } from './lib/floorbench.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (n) => argv.includes(`--${n}`);
@@ -78,7 +90,8 @@ const opts = {
   warmup: Number(arg('warmup', QUICK ? 1 : 3)),
   viewers: list(arg('viewers', QUICK ? '20' : '1,100,1000,5000')).map(Number),
   sizes: list(arg('sizes', QUICK ? '360p' : '720p,360p')),
-  systems: list(arg('systems', 'ours-1w,ours-2w,nms,rtmp,ours-hls')),
+  systems: list(arg('systems', `ours-1w,ours-2w,nms,rtmp,ours-hls${
+    QUICK ? '' : ',floor,floor-gather'}`)),
   hlsViewers: list(arg('hls-viewers', QUICK ? '20' : '1000')).map(Number),
   runs: section('runs'),
   hls: !flag('no-hls') && section('hls'),
@@ -126,6 +139,11 @@ const SYSTEMS = {
     start: () => startNginx({ workers: 1, wsStream: false, tag: 'rtmp' }) },
   'ours-hls': { label: 'ngx_ws_stream LL-HLS, 1 worker', mode: 'hls',
     start: () => startNginx({ workers: 1, llhls: true, tag: 'ourshls' }) },
+  // the floor sends the fixture itself: no publisher
+  floor: { label: FLOOR_LABELS.each, mode: 'ws', floor: true,
+    start: (size) => startFloor({ mode: 'each', fixture: fixture(size) }) },
+  'floor-gather': { label: FLOOR_LABELS.gather, mode: 'ws', floor: true,
+    start: (size) => startFloor({ mode: 'gather', fixture: fixture(size) }) },
 };
 for (const s of opts.systems)
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
@@ -155,30 +173,31 @@ const load = (sys, url, n, { seconds, warmup, pids = [] }) => runLoad({
 
 async function scenario(key, size, n) {
   const sys = SYSTEMS[key];
-  const srv = await sys.start();
-  let pub;
+  const srv = await sys.start(size);
+  let pub, r;
   try {
-    pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
+    if (!sys.floor) pub = await startPublisher(fixture(size), srv.rtmpUrl('bench'));
     const url = viewUrl(sys, srv);
     await waitPlayable(sys.mode, url);
-    const r = await load(sys, url, n, { seconds: opts.seconds,
+    r = await load(sys, url, n, { seconds: opts.seconds,
       warmup: opts.warmup, pids: srv.pids() });
     r.system = key;
     r.label = sys.label;
     r.size = size;
     r.asked = n;
-    r.publisher_alive = pub.alive();
+    r.publisher_alive = sys.floor ? srv.alive() : pub.alive();
     if (srv.kind === 'nginx' && key !== 'rtmp') {
       const zb = parseSize(srv.zone);
       r.zone_kb = Math.max(...srv.workerPids().map((p) => zoneResidentKb(p, zb) ?? 0));
       r.zone_size_kb = zb / 1024;
     }
     r.server_bad_log = badLog(srv).slice(0, 5);
-    return r;
   } finally {
     if (pub) await pub.stop();
-    await srv.stop();
+    const summary = await srv.stop();
+    if (sys.floor && r) r.floor = summary;
   }
+  return r;
 }
 
 // bench/hls-ll.mjs in its own process (its timings stay clear of the

@@ -63,6 +63,35 @@ const RUN_HEAD = ['system', 'viewers ok', 'first key p50 ms',
   'server CPU ms per viewer-s', 'vs ours 1w', 'server RSS MiB',
   'zone resident kB', 'client CPU %'];
 
+// ours against the floor (bench/floor.c: the same messages framed and
+// stamped once, written to every viewer with no protocol or ring logic),
+// and what the floor's writev() per loop pass reaches against its write()
+// per message: "a / b" rows of server CPU per viewer-second and delay p99
+const FLOOR_PAIRS = [['ours-1w', 'floor'], ['ours-2w', 'floor'],
+  ['floor-gather', 'floor'], ['ours-1w', 'floor-gather'], ['ours-2w', 'floor-gather']];
+
+function floorRows(runs) {
+  const ok = (k) => runs.find((r) => r.system === k && !r.failed_run);
+  const ratio = (a, b, d) => (Number.isFinite(a) && Number.isFinite(b) && b > 0
+    ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
+  return FLOOR_PAIRS.filter(([a, b]) => ok(a) && ok(b)).map(([a, b]) => {
+    const x = ok(a), y = ok(b);
+    return [`${a} / ${b}`, ratio(x.cpu_ms_per_viewer_s, y.cpu_ms_per_viewer_s, 3),
+      ratio(x.sei_delay_us?.p99 / 1000, y.sei_delay_us?.p99 / 1000, 1)];
+  });
+}
+
+const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s', 'delay p99 ms'];
+
+// what the floor itself counted (its summary at SIGTERM), for its rows' notes
+function floorNote(r) {
+  const f = r.floor;
+  if (!f) return null;
+  return `floor counted ${f.writes} write calls (${f.would_block} would block, `
+    + `${f.partial} partial) for ${f.messages} messages in ${f.passes} passes, `
+    + `${f.skips} skips, ${f.dropped} dropped, built late by ${num(f.late_max_ms, 1)} ms at worst`;
+}
+
 // answers of an LL-HLS run that were not 200
 const hlsNot200 = (r) => (r.hls ? Object.entries(r.hls.status)
   .filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0) : 0);
@@ -425,6 +454,14 @@ export function renderMarkdown(res, { only } = {}) {
     for (const [k, rows] of groups) {
       out.push(`### ${k}\n`);
       out.push(table(RUN_HEAD, runRows(rows)) + '\n');
+      const fl = floorRows(rows);
+      if (fl.length) {
+        out.push(`Against the floor, ${k} (floor: one write() per message per viewer; `
+          + 'floor-gather: one writev() per viewer per loop pass; ours-1w, ours-2w: '
+          + 'ngx_ws_stream with 1 and 2 workers. The floor stamps a frame as it builds '
+          + 'its message, so its delay has no publisher socket and no RTMP ingest in it):\n');
+        out.push(table(FLOOR_HEAD, fl) + '\n');
+      }
       const hc = hlsClientRows(rows);
       if (hc.length) {
         out.push(`LL-HLS clients, ${k}:\n`);
@@ -437,6 +474,7 @@ export function renderMarkdown(res, { only } = {}) {
         if (r.hls?.first_odd) notes.push(`first oddity: ${r.hls.first_odd}`);
         if (r.publisher_alive === false) notes.push('publisher died during the run');
         if (r.server_bad_log?.length) notes.push(`server log: ${r.server_bad_log[0]}`);
+        if (floorNote(r)) notes.push(floorNote(r));
         if (notes.length) out.push(`- ${r.label}: ${notes.join('; ')}`);
       }
       out.push('');
