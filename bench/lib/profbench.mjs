@@ -27,7 +27,11 @@
 //      symbol below them ("nginx: after ngx_x"). Our module is built with
 //      -g and resolves (the nginx prefix with its copy of the .so is kept
 //      until the reports are done; the share of its samples that resolved
-//      is printed);
+//      is printed; perf record also files the .so by build-id in
+//      ~/.debug, so that a perf.data kept with --keep-data can be annotated
+//      later). Shares are also turned into CPU µs per viewer-second (the
+//      share of the sampled periods over the window and the viewers): the
+//      arms' totals differ several times over, their shares alone mislead;
 //   3. memory: before and after the profile, each worker's VmRSS, its
 //      smaps_rollup (Private_Dirty) and its shared-zone mapping (Rss,
 //      Private_Dirty: zone pages only one process has touched count as its
@@ -626,6 +630,18 @@ export function profileMarkdown(r) {
       return `${x.self_pct === null ? '-' : num(x.self_pct, 2)} / ${x.less_pct === null ? '-'
         : num(x.less_pct, 2)} / ${num(x.total_pct, 1)}`;
     })])));
+  // CPU µs per viewer-second: a share of the sampled time (the periods, ns)
+  // over the window and the viewers
+  const us = (a, pct) => (pct === null || pct === undefined ? '-'
+    : num((pct / 100) * (a.period_total / 1000) / (a.perf.wall_ms / 1000) / a.connected_at_profile, 2));
+  out.push('', 'CPU µs per viewer-second (the share x the sampled time / the window / the viewers; '
+    + 'the functions: total less what they call, or self):', '');
+  out.push(table(['what', ...ok.map(short)], [['all the workers\' samples', ...ok.map((a) => us(a, 100))],
+    ...CATEGORIES.map((c) => [c, ...ok.map((a) => us(a, a.categories.find((x) => x.category === c)?.pct))]),
+    ...SPECIFIC.map((sp) => [sp.label, ...ok.map((a) => {
+      const x = a.specific.find((y) => y.key === sp.key);
+      return us(a, x.less_pct ?? x.self_pct ?? x.total_pct);
+    })])]));
   out.push('', 'By shared object (%):', '');
   const dsos = [...new Set(ok.flatMap((a) => a.dsos.slice(0, 8).map((d) => d.dso)))];
   out.push(table(['dso', ...ok.map(short)], dsos.map((d) => [d,
