@@ -105,29 +105,32 @@ async function waitConnected(port, n, gone) {
 const kbFields = (text) => Object.fromEntries([...text.matchAll(/^(\w+):\s+(\d+) kB$/gm)]
   .map((m) => [m[1], Number(m[2])]));
 
-// the fields (kB) of the mapping of the shared zone in /proc/PID/smaps: an
-// anonymous shared mapping (/dev/zero) of exactly the zone's size
-function zoneMapping(pid, zoneBytes) {
-  const want = zoneBytes / 1024;
+// the fields (kB) of two mappings in /proc/PID/smaps: the shared zone (an
+// anonymous shared mapping, /dev/zero, of exactly the zone's size) and the
+// malloc heap ([heap]: nginx's pools, one process, one arena)
+function mappings(pid, zoneBytes) {
+  const want = zoneBytes / 1024, found = { zone: {}, heap: {} };
   for (const block of readText(`/proc/${pid}/smaps`).split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
     const h = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)/.exec(block);
-    if (h && (parseInt(h[2], 16) - parseInt(h[1], 16)) / 1024 === want
-        && /\/dev\/zero|SYSV/.test(h[3]))
-      return kbFields(block);
+    if (!h) continue;
+    if ((parseInt(h[2], 16) - parseInt(h[1], 16)) / 1024 === want && /\/dev\/zero|SYSV/.test(h[3]))
+      found.zone = kbFields(block);
+    else if (h[3].trim() === '[heap]') found.heap = kbFields(block);
   }
-  return {};
+  return found;
 }
 
 // one worker's memory (kB)
 export function workerMemory(pid, zoneBytes) {
   const roll = kbFields(readText(`/proc/${pid}/smaps_rollup`));
-  const zone = zoneMapping(pid, zoneBytes);
+  const { zone, heap } = mappings(pid, zoneBytes);
   const pd = roll.Private_Dirty ?? NaN;
   return { pid, vm_rss_kb: kbFields(readText(`/proc/${pid}/status`)).VmRSS ?? NaN,
     rss_kb: roll.Rss ?? NaN, pss_kb: roll.Pss ?? NaN, private_dirty_kb: pd,
     shared_dirty_kb: roll.Shared_Dirty ?? NaN,
     zone_rss_kb: zone.Rss ?? NaN, zone_private_dirty_kb: zone.Private_Dirty ?? NaN,
-    private_outside_zone_kb: pd - (zone.Private_Dirty ?? 0) };
+    private_outside_zone_kb: pd - (zone.Private_Dirty ?? 0),
+    heap_private_dirty_kb: heap.Private_Dirty ?? NaN };
 }
 
 // /proc/net/sockstat's TCP line: sockets in use, allocated, mem (pages)
@@ -143,6 +146,7 @@ function memoryOf(pids, zoneBytes) {
   const sum = (k) => w.reduce((a, x) => a + x[k], 0);
   return { workers: w, vm_rss_kb: sum('vm_rss_kb'), private_dirty_kb: sum('private_dirty_kb'),
     private_outside_zone_kb: sum('private_outside_zone_kb'),
+    heap_private_dirty_kb: sum('heap_private_dirty_kb'),
     zone_rss_kb: Math.max(...w.map((x) => x.zone_rss_kb)), sockstat: sockstat() };
 }
 
@@ -176,6 +180,7 @@ export function perfAccess(dir) {
   if (r.status !== 0 && process.getuid?.() === 0 && was !== '-1') {
     fs.writeFileSync(PARANOID, '-1');
     lowered = true;
+    process.once('exit', restore);     // also when interrupted (servers.mjs exits)
     r = probe();
   }
   fs.rmSync(path.join(dir, 'probe.data'), { force: true });
@@ -553,6 +558,7 @@ export function perViewer(arms) {
     out.push({ config: configLabel(lo), from: lo.connected_after, to: hi.connected_after,
       vm_rss_bytes: per((a) => a.memory.vm_rss_kb),
       private_outside_zone_bytes: per((a) => a.memory.private_outside_zone_kb),
+      heap_bytes: per((a) => a.memory.heap_private_dirty_kb),
       private_dirty_minus_zone_rss_bytes: per((a) => a.memory.private_dirty_kb - a.memory.zone_rss_kb),
       zone_rss_bytes: per((a) => a.memory.zone_rss_kb),
       tcp_mem_bytes: per((a) => (a.memory.sockstat.mem_pages ?? NaN) * 4),
@@ -588,8 +594,8 @@ export async function profileSection(o) {
     access.restore();
   }
   res.per_viewer = perViewer(res.arms);
-  res.markdown = profileMarkdown(res);
   await fsp.writeFile(path.join(o.out, 'results.json'), JSON.stringify(res, null, 1));
+  res.markdown = profileMarkdown(res);
   await fsp.writeFile(path.join(o.out, 'results.md'), res.markdown);
   return res;
 }
@@ -655,17 +661,17 @@ export function profileMarkdown(r) {
     + 'resident pages; private outside the zone: Private_Dirty less the zone mapping\'s own '
     + 'Private_Dirty; TCP mem: /proc/net/sockstat, pages of 4 kB, both ends of loopback):', '');
   out.push(table(['arm', 'viewers', 'VmRSS sum', 'Private_Dirty sum', 'private outside the zone',
-    'zone resident', 'TCP mem pages (MB)', 'TCP sockets in use', 'VmRSS sum before the profile'],
+    'of which [heap]', 'zone resident', 'TCP mem pages (MB)', 'TCP sockets in use', 'VmRSS sum before the profile'],
   ok.map((a) => [a.label, `${a.connected_after}`, mb(a.memory.vm_rss_kb), mb(a.memory.private_dirty_kb),
-    mb(a.memory.private_outside_zone_kb), mb(a.memory.zone_rss_kb),
+    mb(a.memory.private_outside_zone_kb), mb(a.memory.heap_private_dirty_kb), mb(a.memory.zone_rss_kb),
     `${a.memory.sockstat.mem_pages} (${num(a.memory.sockstat.mem_pages * 4 / 1024, 0)})`,
     `${a.memory.sockstat.inuse}`, mb(a.memory_before.vm_rss_kb)])));
   if (r.per_viewer.length) {
     out.push('', 'Per viewer (bytes; the difference between the two counts over the viewers between them):', '');
-    out.push(table(['configuration', 'viewers', 'VmRSS', 'private outside the zone',
+    out.push(table(['configuration', 'viewers', 'VmRSS', 'private outside the zone', 'of which [heap]',
       'Private_Dirty - zone resident', 'zone resident', 'kernel TCP mem (context)'],
     r.per_viewer.map((p) => [p.config, `${p.from} -> ${p.to}`, num(p.vm_rss_bytes, 0),
-      num(p.private_outside_zone_bytes, 0), num(p.private_dirty_minus_zone_rss_bytes, 0),
+      num(p.private_outside_zone_bytes, 0), num(p.heap_bytes, 0), num(p.private_dirty_minus_zone_rss_bytes, 0),
       num(p.zone_rss_bytes, 0), num(p.tcp_mem_bytes, 0)])));
   }
   return out.join('\n') + '\n';
