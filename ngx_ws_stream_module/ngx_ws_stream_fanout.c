@@ -213,6 +213,11 @@ ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v)
         return;
     }
 
+    if (v->in_batch && v->out_pos == v->out_last) {
+        /* nothing of its own to send, and the batch sends the rest */
+        return;
+    }
+
     v->hold = 1;
     ngx_ws_stream_send(v);
     v->hold = 0;
@@ -304,12 +309,12 @@ ngx_ws_stream_batch_handler(ngx_event_t *ev)
         ngx_queue_remove(q);
         v->in_batch = 0;
 
-        c = v->connection;
-
-        if (!c->write->ready) {
+        if (v->blocked) {
             /* its socket is full: the write handler goes on */
             continue;
         }
+
+        c = v->connection;
 
         ngx_ws_stream_send(v);
 
