@@ -20,6 +20,10 @@
  *   --mode gather  the messages of one event-loop pass (those due when the
  *                  timer fired) in one writev() per viewer.
  *
+ * What a viewer has not been sent yet (a new one's backlog from the newest
+ * keyframe, or a full socket's once EPOLLOUT comes) goes in one writev()
+ * in both modes.
+ *
  * A new viewer gets the 101 answer, hello, the codec configuration (AVC
  * and AAC sequence headers, onMetaData), then the messages from the newest
  * keyframe.  A viewer whose socket is full keeps its place (a message and
@@ -413,45 +417,21 @@ wrote(floor_srv_t *srv, floor_viewer_t *v, ssize_t n, size_t want)
 }
 
 
-/* --mode each: one write() per message (and one for v's own bytes) */
-static int
-flush_each(floor_srv_t *srv, floor_viewer_t *v)
-{
-    floor_msg_t    *m;
-    const uint8_t  *p;
-    size_t          len;
-    int             rc;
-
-    for (;;) {
-        if (lag(srv, v) != 0) {
-            return -1;
-        }
-        if (v->pre_off < v->pre_len) {
-            p = v->pre + v->pre_off;
-            len = v->pre_len - v->pre_off;
-        } else if (v->seq < srv->head) {
-            m = &srv->window[v->seq % FLOOR_WINDOW];
-            p = m->data + v->off;
-            len = m->len - v->off;
-        } else {
-            return 0;
-        }
-        rc = wrote(srv, v, write(v->fd, p, len), len);
-        if (rc <= 0) {
-            return rc;
-        }
-    }
-}
-
-
-/* --mode gather: everything v has to send in one writev() */
-static int
-flush_gather(floor_srv_t *srv, floor_viewer_t *v)
+/*
+ * What v has to send, its own bytes and the messages from v->seq up to
+ * (not including) limit, in one call: write() when it is one piece, else
+ * writev().  In the fan-out of --mode each that is the one new message; of
+ * --mode gather, those of the pass; for a new viewer or one back from a
+ * full socket, its backlog, alike in both modes.
+ */
+int
+floor_flush(floor_srv_t *srv, floor_viewer_t *v, uint64_t limit)
 {
     struct iovec   iov[FLOOR_IOV + 1];
     floor_msg_t   *m;
     uint64_t       s;
     size_t         k, total, off;
+    ssize_t        n;
     int            rc;
 
     for (;;) {
@@ -466,7 +446,7 @@ flush_gather(floor_srv_t *srv, floor_viewer_t *v)
             total = iov[0].iov_len;
             k = 1;
         }
-        for (s = v->seq; s < srv->head && k <= FLOOR_IOV; s++) {
+        for (s = v->seq; s < limit && k <= FLOOR_IOV; s++) {
             m = &srv->window[s % FLOOR_WINDOW];
             off = s == v->seq ? v->off : 0;
             iov[k].iov_base = m->data + off;
@@ -477,25 +457,22 @@ flush_gather(floor_srv_t *srv, floor_viewer_t *v)
         if (k == 0) {
             return 0;
         }
-        rc = wrote(srv, v, writev(v->fd, iov, (int) k), total);
-        if (rc <= 0 || v->seq == srv->head) {
+        n = k == 1 ? write(v->fd, iov[0].iov_base, iov[0].iov_len)
+                   : writev(v->fd, iov, (int) k);
+        if (k > 1) {
+            srv->st.gathered++;
+        }
+        rc = wrote(srv, v, n, total);
+        if (rc <= 0 || (v->seq >= limit && v->pre_off == v->pre_len)) {
             return rc < 0 ? -1 : 0;
         }
     }
 }
 
 
-int
-floor_flush(floor_srv_t *srv, floor_viewer_t *v)
-{
-    return srv->mode == FLOOR_EACH ? flush_each(srv, v)
-                                   : flush_gather(srv, v);
-}
-
-
-/* every viewer that can take it is sent what it has to be sent */
+/* every viewer that can take it is sent what it has up to limit */
 static void
-fanout(floor_srv_t *srv)
+fanout(floor_srv_t *srv, uint64_t limit)
 {
     floor_viewer_t  *v;
     size_t           i = 0;
@@ -515,7 +492,7 @@ fanout(floor_srv_t *srv)
             i++;
             continue;
         }
-        if (v->blocked ? lag(srv, v) : floor_flush(srv, v)) {
+        if (v->blocked ? lag(srv, v) : floor_flush(srv, v, limit)) {
             floor_close(srv, v);        /* the last one is at i now */
             continue;
         }
@@ -524,13 +501,18 @@ fanout(floor_srv_t *srv)
 }
 
 
-/* the timer fired: the messages due, each as the mode sends them; the
-   timer set for the next one */
+/*
+ * The timer fired: the messages due are built (and stamped) at once, as a
+ * live source hands them over whether or not the fan-out keeps up, then
+ * sent as the mode does, one by one or together; the timer is set for the
+ * next one.  A pass that took longer than a message interval leaves the
+ * next ones to the next pass, after the other events.
+ */
 static int
 produce(floor_srv_t *srv, floor_src_t *src)
 {
     struct itimerspec  it;
-    uint64_t           exp;
+    uint64_t           exp, first, s;
     int64_t            now, due;
 
     if (read(srv->tfd, &exp, sizeof(exp)) == -1 && errno != EAGAIN) {
@@ -538,21 +520,22 @@ produce(floor_srv_t *srv, floor_src_t *src)
         return -1;
     }
     now = mono_ns();
-    if (due_ns(srv, src) <= now) {
-        srv->st.passes++;
-    }
+    first = srv->head;
     while (due_ns(srv, src) <= now) {
         if (build(srv, src, now) != 0) {
             fprintf(stderr, FLOOR_PROG ": out of memory for a message\n");
             return -1;
         }
-        if (srv->mode == FLOOR_EACH) {
-            fanout(srv);
-            now = mono_ns();
-        }
     }
-    if (srv->mode == FLOOR_GATHER) {
-        fanout(srv);
+    if (srv->head > first) {
+        srv->st.passes++;
+        if (srv->mode == FLOOR_EACH) {
+            for (s = first + 1; s <= srv->head; s++) {
+                fanout(srv, s);
+            }
+        } else {
+            fanout(srv, srv->head);
+        }
     }
     due = due_ns(srv, src);
     memset(&it, 0, sizeof(it));
@@ -578,12 +561,13 @@ summary(const floor_srv_t *srv, double secs, int json)
             " messages (%" PRIu64 " frames) in %" PRIu64 " passes, "
             "viewers %" PRIu64 " upgraded (max %" PRIu64 " at once), %"
             PRIu64 " refused, %" PRIu64 " closed, %" PRIu64 " dropped, %"
-            PRIu64 " skips (%" PRIu64 " messages); %" PRIu64 " write calls, %"
-            PRIu64 " would block, %" PRIu64 " partial, %.1f MB; built "
-            "late by %.2f ms at worst (%" PRIu64 " > 1 ms)\n",
+            PRIu64 " skips (%" PRIu64 " messages); %" PRIu64 " write calls "
+            "(%" PRIu64 " writev), %" PRIu64 " would block, %" PRIu64
+            " partial, %.1f MB; built late by %.2f ms at worst (%" PRIu64
+            " > 1 ms)\n",
             mode, secs, s->msgs, s->frames, s->passes, s->upgraded,
             s->viewers_max, s->refused, s->closed, s->dropped, s->skips,
-            s->skipped_msgs, s->writes, s->eagain, s->partial,
+            s->skipped_msgs, s->writes, s->gathered, s->eagain, s->partial,
             s->bytes / 1e6, s->late_max_ns / 1e6, s->late1);
     if (!json) {
         return;
@@ -594,13 +578,14 @@ summary(const floor_srv_t *srv, double secs, int json)
            ",\"viewers_max\":%" PRIu64 ",\"refused\":%" PRIu64
            ",\"closed\":%" PRIu64 ",\"dropped\":%" PRIu64
            ",\"skips\":%" PRIu64 ",\"skipped_messages\":%" PRIu64
-           ",\"writes\":%" PRIu64 ",\"would_block\":%" PRIu64
+           ",\"writes\":%" PRIu64 ",\"writev\":%" PRIu64
+           ",\"would_block\":%" PRIu64
            ",\"partial\":%" PRIu64 ",\"bytes\":%" PRIu64
            ",\"late_max_ms\":%.3f,\"late_over_1ms\":%" PRIu64 "}\n",
            mode, secs, s->msgs, s->frames, s->passes, s->accepted,
            s->upgraded, s->viewers_max, s->refused, s->closed, s->dropped,
-           s->skips, s->skipped_msgs, s->writes, s->eagain, s->partial,
-           s->bytes, s->late_max_ns / 1e6, s->late1);
+           s->skips, s->skipped_msgs, s->writes, s->gathered, s->eagain,
+           s->partial, s->bytes, s->late_max_ns / 1e6, s->late1);
     fflush(stdout);
 }
 

@@ -78,6 +78,7 @@ typedef struct {
     uint64_t         frames;          /* of them stamped video frames */
     uint64_t         passes;          /* loop passes that built messages */
     uint64_t         writes;          /* write() / writev() calls */
+    uint64_t         gathered;        /* of them writev() */
     uint64_t         eagain;          /* of them that took nothing */
     uint64_t         partial;         /* that took part */
     uint64_t         bytes;
@@ -114,8 +115,9 @@ typedef struct {
 
 /* floor.c */
 uint64_t floor_real_us(void);
-/* sends what v has to be sent, as the mode does; -1: close it */
-int floor_flush(floor_srv_t *srv, floor_viewer_t *v);
+/* sends v what it has to be sent up to message limit (not included) in
+   one call; -1: close it */
+int floor_flush(floor_srv_t *srv, floor_viewer_t *v, uint64_t limit);
 
 /* floor_conn.c */
 int floor_listen(floor_srv_t *srv, const char *host, int port);

@@ -332,7 +332,7 @@ upgrade(floor_srv_t *srv, floor_viewer_t *v)
         v->state = FV_WAIT_KEY;
     }
     srv->st.upgraded++;
-    return floor_flush(srv, v);
+    return floor_flush(srv, v, srv->head);
 }
 
 
@@ -393,7 +393,7 @@ floor_viewer_event(floor_srv_t *srv, floor_viewer_t *v, uint32_t events)
     }
     if ((events & EPOLLOUT) && v->state != FV_REQUEST && v->blocked) {
         v->blocked = 0;
-        if (floor_flush(srv, v) != 0) {
+        if (floor_flush(srv, v, srv->head) != 0) {
             floor_close(srv, v);
         }
     }

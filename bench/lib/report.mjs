@@ -87,7 +87,7 @@ const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s', 'delay p9
 function floorNote(r) {
   const f = r.floor;
   if (!f) return null;
-  return `floor counted ${f.writes} write calls (${f.would_block} would block, `
+  return `floor counted ${f.writes} write calls (${f.writev ?? '-'} of them writev, ${f.would_block} would block, `
     + `${f.partial} partial) for ${f.messages} messages in ${f.passes} passes, `
     + `${f.skips} skips, ${f.dropped} dropped, built late by ${num(f.late_max_ms, 1)} ms at worst`;
 }
