@@ -66,7 +66,11 @@ const RUN_HEAD = ['system', 'viewers ok', 'first key p50 ms',
 // ours against the floor (bench/floor.c: the same messages framed and
 // stamped once, written to every viewer with no protocol or ring logic),
 // and what the floor's writev() per loop pass reaches against its write()
-// per message: "a / b" rows of server CPU per viewer-second and delay p99
+// per message: "a / b" rows of server CPU per viewer-second, of the same
+// over the load client's CPU (the client does the same work for every
+// system, so a machine slower for the moment moves both: here runs minutes
+// apart differed by a third in CPU, their server / client ratios by a few
+// per cent) and of delay p99
 const FLOOR_PAIRS = [['ours-1w', 'floor'], ['ours-2w', 'floor'],
   ['floor-gather', 'floor'], ['ours-1w', 'floor-gather'], ['ours-2w', 'floor-gather']];
 
@@ -76,12 +80,15 @@ function floorRows(runs) {
     ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
   return FLOOR_PAIRS.filter(([a, b]) => ok(a) && ok(b)).map(([a, b]) => {
     const x = ok(a), y = ok(b);
+    const rel = (r) => r.server_cpu_ms / r.load_cpu_ms;
     return [`${a} / ${b}`, ratio(x.cpu_ms_per_viewer_s, y.cpu_ms_per_viewer_s, 3),
+      ratio(rel(x), rel(y), 3),
       ratio(x.sei_delay_us?.p99 / 1000, y.sei_delay_us?.p99 / 1000, 1)];
   });
 }
 
-const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s', 'delay p99 ms'];
+const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s',
+  'server CPU / client CPU', 'delay p99 ms'];
 
 // what the floor itself counted (its summary at SIGTERM), for its rows' notes
 function floorNote(r) {
