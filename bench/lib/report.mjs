@@ -81,7 +81,11 @@ function floorRows(runs) {
   return FLOOR_PAIRS.filter(([a, b]) => ok(a) && ok(b)).map(([a, b]) => {
     const x = ok(a), y = ok(b);
     const rel = (r) => r.server_cpu_ms / r.load_cpu_ms;
-    return [`${a} / ${b}`, ratio(x.cpu_ms_per_viewer_s, y.cpu_ms_per_viewer_s, 3),
+    // a side that did not keep up did less work: its figures are no floor
+    const behind = [[a, x], [b, y]].filter(([, r]) => r.frames_lost > 0 || r.skips > 0)
+      .map(([k, r]) => `${k} behind: ${r.frames_lost} frames lost, ${r.skips} skips`);
+    return [`${a} / ${b}${behind.length ? ` (${behind.join('; ')})` : ''}`,
+      ratio(x.cpu_ms_per_viewer_s, y.cpu_ms_per_viewer_s, 3),
       ratio(rel(x), rel(y), 3),
       ratio(x.sei_delay_us?.p99 / 1000, y.sei_delay_us?.p99 / 1000, 1)];
   });
