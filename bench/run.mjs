@@ -8,8 +8,11 @@
 //
 //   node bench/run.mjs [--quick] [--seconds 15] [--warmup 3]
 //        [--viewers 1,100,1000,5000] [--sizes 720p,360p]
-//        [--systems ours-1w,ours-2w,nms,rtmp,ours-hls,floor,floor-gather]
-//        [--hls-viewers 1000]
+//        [--systems ours-1w,ours-2w,nms,rtmp,ours-hls,floor,floor-gather,
+//                   ours-1w-c33,ours-1w-c100,ours-1w-c350]
+//        [--hls-viewers 1000] [--coalesce-viewers 1000,5000]
+//        [--big-viewers 10000] [--big-systems ours-2w,ours-2w-c100]
+//        [--big-size 360p]
 //        [--no-hls] [--no-g2g]
 //        [--hls-seconds 60] [--g2g-seconds 60] [--g2g-size 720p]
 //        [--threads 2] [--rate 1000] [--out DIR] [--update-docs]
@@ -22,7 +25,14 @@
 //        [--abr-seconds (--seconds)]
 //        [--no-sync] [--sync-seconds 60] [--sync-players 2,10]
 //        [--sync-player-commit REV]
-//        [--only runs,hls,g2g,stats,abr,sync]
+//        [--no-profile] [--profile-viewers 1000,5000]
+//        [--only runs,hls,g2g,stats,abr,sync,profile]
+//
+// ours-1w-cN: ws_stream_coalesce N ms, 720p only, in the scenarios whose
+// viewer count is in --coalesce-viewers. The profile section
+// (lib/profbench.mjs, also bench/profile.mjs): perf profiles of the workers
+// (1 and 2 workers, and 1 with ws_stream_coalesce 100ms) and their memory
+// per viewer between the counts of --profile-viewers. Not with --quick.
 //
 // The stats section (lib/statsbench.mjs): fan-out cost with ws_stream_stats
 // on and off in alternating pairs of runs, and the time of GET /metrics and
@@ -70,6 +80,7 @@ import { runLoad, waitPlayable, badLog } from './lib/loadclient.mjs';
 import { statsSection } from './lib/statsbench.mjs';
 import { abrSection } from './lib/abrbench.mjs';
 import { syncSection, syncMarkdown } from './lib/syncbench.mjs';
+import { profileSection, planArms } from './lib/profbench.mjs';
 import { hlsAnchor } from './hls-anchor.mjs';
 import { renderMarkdown, renderMachine } from './lib/report.mjs';
 import { startFloor, FLOOR_LABELS } from './lib/floorbench.mjs';
@@ -91,7 +102,14 @@ const opts = {
   viewers: list(arg('viewers', QUICK ? '20' : '1,100,1000,5000')).map(Number),
   sizes: list(arg('sizes', QUICK ? '360p' : '720p,360p')),
   systems: list(arg('systems', `ours-1w,ours-2w,nms,rtmp,ours-hls${
-    QUICK ? '' : ',floor,floor-gather'}`)),
+    QUICK ? '' : ',floor,floor-gather,ours-1w-c33,ours-1w-c100,ours-1w-c350'}`)),
+  coalesceViewers: list(arg('coalesce-viewers', QUICK ? '20' : '1000,5000'))
+    .map(Number),
+  bigViewers: list(arg('big-viewers', QUICK ? '' : '10000')).map(Number),
+  bigSystems: list(arg('big-systems', 'ours-2w,ours-2w-c100')),
+  bigSize: arg('big-size', '360p'),
+  profile: !flag('no-profile') && !QUICK && section('profile'),
+  profileViewers: list(arg('profile-viewers', '1000,5000')).map(Number),
   hlsViewers: list(arg('hls-viewers', QUICK ? '20' : '1000')).map(Number),
   runs: section('runs'),
   hls: !flag('no-hls') && section('hls'),
@@ -139,17 +157,26 @@ const SYSTEMS = {
     start: () => startNginx({ workers: 1, wsStream: false, tag: 'rtmp' }) },
   'ours-hls': { label: 'ngx_ws_stream LL-HLS, 1 worker', mode: 'hls',
     start: () => startNginx({ workers: 1, llhls: true, tag: 'ourshls' }) },
+  // ws_stream_coalesce: 720p only, at --coalesce-viewers
+  ...Object.fromEntries([33, 100, 350].map((ms) => [`ours-1w-c${ms}`, {
+    label: `ngx_ws_stream, 1 worker, coalesce ${ms} ms`, mode: 'ws', sizes: ['720p'],
+    viewers: () => opts.coalesceViewers,
+    start: () => startNginx({ workers: 1, tag: `ours1c${ms}`,
+      wsConf: `ws_stream_coalesce ${ms}ms;` }) }])),
+  'ours-2w-c100': { label: 'ngx_ws_stream, 2 workers, coalesce 100 ms', mode: 'ws',
+    sizes: [], viewers: () => [],
+    start: () => startNginx({ workers: 2, tag: 'ours2c100', wsConf: 'ws_stream_coalesce 100ms;' }) },
   // the floor sends the fixture itself: no publisher
   floor: { label: FLOOR_LABELS.each, mode: 'ws', floor: true,
     start: (size) => startFloor({ mode: 'each', fixture: fixture(size) }) },
   'floor-gather': { label: FLOOR_LABELS.gather, mode: 'ws', floor: true,
     start: (size) => startFloor({ mode: 'gather', fixture: fixture(size) }) },
 };
-for (const s of opts.systems)
+for (const s of [...opts.systems, ...opts.bigSystems])
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
 for (const s of only ?? [])
-  if (!['runs', 'hls', 'g2g', 'stats', 'abr', 'sync'].includes(s))
-    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr, sync`);
+  if (!['runs', 'hls', 'g2g', 'stats', 'abr', 'sync', 'profile'].includes(s))
+    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr, sync, profile`);
 if (only && opts.updateDocs)
   throw new Error('--update-docs rewrites every result in docs/performance.md: not with --only');
 
@@ -299,13 +326,20 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
-    g2g: null, stats: null, abr: null, sync: null };
+    g2g: null, stats: null, abr: null, sync: null, profile: null };
   console.log(renderMachine(results.machine, opts));
-  for (const size of opts.runs ? opts.sizes : []) {
-    for (const n of opts.viewers) {
+  // the scenarios, then --big-viewers of --big-systems at --big-size only
+  const plan = (opts.runs ? opts.sizes : []).flatMap((size) => [
+    ...opts.viewers.map((n) => [size, n, opts.systems]),
+    ...(size === opts.bigSize ? opts.bigViewers.map((n) => [size, n, opts.bigSystems]) : [])]);
+  for (const [size, n, systems] of plan) {
+    {
       const rows = [];
-      for (const key of opts.systems) {
+      const big = systems === opts.bigSystems;
+      for (const key of systems) {
         if (SYSTEMS[key].mode === 'hls' && !opts.hlsViewers.includes(n)) continue;
+        if (!big && SYSTEMS[key].viewers && !SYSTEMS[key].viewers().includes(n)) continue;
+        if (!big && SYSTEMS[key].sizes && !SYSTEMS[key].sizes.includes(size)) continue;
         process.stderr.write(`bench: ${size} ${n} viewers ${key} ...\n`);
         try {
           rows.push(await scenario(key, size, n));
@@ -359,6 +393,19 @@ async function main() {
       rate: opts.rate, threads: opts.threads,
       log: (m) => process.stderr.write(`${m}\n`) });
     console.log(renderMarkdown(results, { only: 'abr' }));
+  }
+  if (opts.profile) {
+    try {
+      results.profile = await profileSection({
+        arms: planArms([{ workers: 1, coalesce: '0' }, { workers: 2, coalesce: '0' },
+          { workers: 1, coalesce: '100ms' }], opts.profileViewers),
+        rate: opts.rate, threads: opts.threads, out: path.join(opts.out, 'profile'),
+        log: (m) => process.stderr.write(`${m}\n`) });
+      console.log(results.profile.markdown);
+    } catch (e) {
+      results.profile = { failed_run: e.message };
+      process.stderr.write(`bench: profile failed: ${e.message}\n`);
+    }
   }
   if (opts.sync) {
     try {

@@ -523,5 +523,7 @@ export function renderMarkdown(res, { only } = {}) {
   }
   if ((!only || only === 'stats') && res.stats) out.push(renderStats(res.stats));
   if ((!only || only === 'abr') && res.abr) out.push(renderAbr(res.abr));
+  if ((!only || only === 'profile') && res.profile)
+    out.push(res.profile.markdown ?? `### Profiles\n\nfailed: ${res.profile.failed_run}\n`);
   return out.join('\n');
 }
