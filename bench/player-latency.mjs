@@ -4,6 +4,7 @@
 // headless chromium. Prints figures; asserts nothing.
 //
 //   node bench/player-latency.mjs [--seconds=60] [--latency=<target ms>] [--runs=1]
+//        [--coalesce=<ms>]   (ws_stream_coalesce in the WebSocket location)
 //
 // Latency here is the player's own measure for the frame being presented:
 // server wall clock now (ping/pong-synced) - ingest stamp of the frame at
@@ -22,6 +23,7 @@ const arg = (name, def) => {
 const SECONDS = Number(arg('seconds', 60));
 const TARGET = arg('latency', '');
 const RUNS = Number(arg('runs', 1));
+const COALESCE = Number(arg('coalesce', 0));
 const WARMUP = 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,7 +89,8 @@ checkTools();
 await checkBrowser();
 const ports = await freePorts(['rtmp', 'http']);
 const prefix = await makePrefix('bench');
-const nginx = new Nginx(prefix, buildConf(prefix, liveConf(ports, playerConfOpts())), ports);
+const nginx = new Nginx(prefix, buildConf(prefix, liveConf(ports, {
+  ...playerConfOpts(), loc: COALESCE ? `ws_stream_coalesce ${COALESCE}ms;` : '' })), ports);
 let browser;
 try {
   await nginx.start();
