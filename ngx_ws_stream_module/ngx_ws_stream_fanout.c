@@ -339,7 +339,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     size_t                   total, left, rest;
     ssize_t                  n;
     uint64_t                 start;
-    ngx_uint_t               k, nrec, track, tried, main, gate;
+    ngx_uint_t               k, nrec, max, track, tried, main, gate;
     ngx_buf_t               *bufs;
     ngx_chain_t             *cl, *links;
     const uint8_t           *frame;
@@ -368,7 +368,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     nrec = 0;
     total = 0;
 
-    while (nrec < NGX_WS_STREAM_BATCH && total < NGX_WS_STREAM_BATCH_BYTES) {
+    max = (v->conf->coalesce && !v->blocked) ? NGX_WS_STREAM_BATCH
+                                              : NGX_WS_STREAM_BATCH_SEND;
+
+    while (nrec < max && total < NGX_WS_STREAM_BATCH_BYTES) {
 
         rc = ws_stream_ring_read(ring, &cur, &rec, &frame);
 

@@ -21,9 +21,14 @@
 #include "ws_stream_abr.h"
 
 
-#define NGX_WS_STREAM_BATCH       64            /* records per send: one
+#define NGX_WS_STREAM_BATCH       64            /* records per send of a
+                                                   coalescing batch: one
                                                    writev (nginx gathers
                                                    64 iovecs) */
+#define NGX_WS_STREAM_BATCH_SEND  16            /* ... of any other send:
+                                                   one writev may go far
+                                                   past send_lowat into a
+                                                   slow link's queue */
 #define NGX_WS_STREAM_BATCH_BYTES (256 * 1024)
 #define NGX_WS_STREAM_RECV        4096
 #define NGX_WS_STREAM_CTL_MAX     (64 * 1024)   /* queued control bytes */
