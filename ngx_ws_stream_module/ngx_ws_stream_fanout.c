@@ -5,9 +5,8 @@
  * Fan-out: each viewer sends straight from the stream's ring in shared
  * memory.  Only control messages and, when the socket takes part of a
  * frame, the rest of that frame go through the viewer's own buffer.
- * With ws_stream_coalesce a wake-up only puts the viewer on its
- * location's batch; the batch's timer sends each viewer's records in one
- * writev.
+ * With ws_stream_coalesce the ring's records wait for the batch
+ * (ngx_ws_stream_batch.c).
  */
 
 
@@ -19,22 +18,34 @@
 #include "ngx_ws_stream_viewer.h"
 
 
+/* the records of one send, after the cursor of each */
+typedef struct {
+    ngx_uint_t               n;
+    uint64_t                 start;         /* ring position of the first */
+    ws_stream_rec_t          recs[NGX_WS_STREAM_BATCH];
+    ws_stream_cursor_t       after[NGX_WS_STREAM_BATCH];
+} ngx_ws_stream_out_t;
+
+
+static void ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v,
+    ngx_uint_t ring);
 static ngx_int_t ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v);
+static ngx_int_t ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v,
+    ngx_ws_stream_out_t *out);
 static ngx_uint_t ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v,
     ws_stream_rec_t *rec);
 static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why);
 static ngx_int_t ngx_ws_stream_gate(ngx_ws_stream_group_t *g,
     ws_stream_rec_t *rec, ngx_uint_t main);
-static ngx_ws_stream_batch_t *ngx_ws_stream_batch(ngx_ws_stream_viewer_t *v);
-static void ngx_ws_stream_batch_handler(ngx_event_t *ev);
 
 
 /*
- * The links of one send: scratch of one call, so one set per worker, not
- * per viewer (a worker sends to one viewer at a time).
+ * The records and links of one send: scratch of one call, so one set per
+ * worker, not per viewer (a worker sends to one viewer at a time).
  */
-static ngx_buf_t    ngx_ws_stream_bufs[NGX_WS_STREAM_BATCH];
-static ngx_chain_t  ngx_ws_stream_links[NGX_WS_STREAM_BATCH];
+static ngx_ws_stream_out_t  ngx_ws_stream_out;
+static ngx_buf_t            ngx_ws_stream_bufs[NGX_WS_STREAM_BATCH];
+static ngx_chain_t          ngx_ws_stream_links[NGX_WS_STREAM_BATCH];
 
 
 void
@@ -75,6 +86,22 @@ ngx_ws_stream_write_handler(ngx_event_t *wev)
 
 void
 ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
+{
+    ngx_ws_stream_send_out(v, 1);
+}
+
+
+/* the viewer's own buffer only (coalescing: the ring's records wait) */
+
+void
+ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v)
+{
+    ngx_ws_stream_send_out(v, 0);
+}
+
+
+static void
+ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
 {
     ssize_t                 n;
     ngx_int_t               rc;
@@ -146,7 +173,7 @@ ngx_ws_stream_send(ngx_ws_stream_viewer_t *v)
             break;
         }
 
-        if (v->hold) {
+        if (!ring) {
             /* coalescing: the ring's records go with the batch */
             break;
         }
@@ -198,134 +225,6 @@ again:
 
 
 /*
- * The stream changed, or the client sent something: without coalescing,
- * send now; with it, send only what the viewer's own buffer holds (the
- * replies) and leave the ring's records to the batch.
- */
-
-void
-ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v)
-{
-    ngx_ws_stream_batch_t  *b;
-
-    if (v->conf->coalesce == 0) {
-        ngx_ws_stream_send(v);
-        return;
-    }
-
-    if (v->in_batch && v->out_pos == v->out_last) {
-        /* nothing of its own to send, and the batch sends the rest */
-        return;
-    }
-
-    v->hold = 1;
-    ngx_ws_stream_send(v);
-    v->hold = 0;
-
-    if (v->closed || v->closing || v->lingering || v->in_batch) {
-        return;
-    }
-
-    b = ngx_ws_stream_batch(v);
-
-    if (b == NULL) {
-        ngx_ws_stream_send(v);
-        return;
-    }
-
-    ngx_queue_insert_tail(&b->due, &v->batched);
-    v->in_batch = 1;
-
-    if (!b->event.timer_set) {
-        ngx_add_timer(&b->event, b->interval);
-    }
-}
-
-
-void
-ngx_ws_stream_batch_del(ngx_ws_stream_viewer_t *v)
-{
-    if (v->in_batch) {
-        ngx_queue_remove(&v->batched);
-        v->in_batch = 0;
-    }
-}
-
-
-/* the location's batch in this worker, made at its first use */
-
-static ngx_ws_stream_batch_t *
-ngx_ws_stream_batch(ngx_ws_stream_viewer_t *v)
-{
-    ngx_ws_stream_batch_t  *b;
-
-    b = v->conf->batch;
-
-    if (b) {
-        return b;
-    }
-
-    b = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_ws_stream_batch_t));
-    if (b == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, v->connection->log, 0,
-                      "ws_stream: no memory for ws_stream_coalesce, "
-                      "sending at once");
-        return NULL;
-    }
-
-    b->interval = v->conf->coalesce;
-    ngx_queue_init(&b->due);
-
-    b->event.handler = ngx_ws_stream_batch_handler;
-    b->event.data = b;
-    b->event.log = ngx_cycle->log;
-    b->event.cancelable = 1;
-
-    v->conf->batch = b;
-
-    return b;
-}
-
-
-/* the interval is over: each waiting viewer sends what it has */
-
-static void
-ngx_ws_stream_batch_handler(ngx_event_t *ev)
-{
-    ngx_queue_t             *q;
-    ngx_connection_t        *c;
-    ngx_ws_stream_batch_t   *b;
-    ngx_ws_stream_viewer_t  *v;
-
-    b = ev->data;
-
-    /* a viewer is taken off before it sends, and only a wake-up or a
-     * client's message (not this loop) puts it on again */
-
-    while (!ngx_queue_empty(&b->due)) {
-        q = ngx_queue_head(&b->due);
-        v = ngx_queue_data(q, ngx_ws_stream_viewer_t, batched);
-
-        ngx_queue_remove(q);
-        v->in_batch = 0;
-
-        if (v->blocked) {
-            /* its socket is full: the write handler goes on */
-            continue;
-        }
-
-        c = v->connection;
-
-        ngx_ws_stream_send(v);
-
-        if (v->closed) {
-            ngx_http_run_posted_requests(c);
-        }
-    }
-}
-
-
-/*
  * Sends a batch of records from the ring: NGX_OK (sent, try for more),
  * NGX_AGAIN (the socket is full), NGX_DONE (nothing new), NGX_DECLINED
  * (a group viewer is at the cut of its move), NGX_ERROR.
@@ -336,21 +235,156 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 {
     int                      rc;
     off_t                    before;
-    size_t                   total, left, rest;
+    size_t                   left, rest;
     ssize_t                  n;
-    uint64_t                 start;
-    ngx_uint_t               k, nrec, max, track, tried, main, gate;
+    ngx_uint_t               k, tried;
     ngx_buf_t               *bufs;
-    ngx_chain_t             *cl, *links;
-    const uint8_t           *frame;
+    ngx_chain_t             *cl;
     ngx_connection_t        *c;
-    ws_stream_rec_t      rec, recs[NGX_WS_STREAM_BATCH];
-    ws_stream_ring_t    *ring;
-    ngx_ws_stream_entry_t   *e;
-    ngx_ws_stream_group_t   *g;
-    ws_stream_cursor_t   cur, after[NGX_WS_STREAM_BATCH];
+    ws_stream_ring_t        *ring;
+    ngx_ws_stream_out_t     *out;
+
+    out = &ngx_ws_stream_out;
+
+    rc = ngx_ws_stream_collect(v, out);
+
+    if (rc != NGX_OK) {
+        /* NGX_ABORT: skipped, go on from the keyframe */
+        return (rc == NGX_ABORT) ? NGX_OK : rc;
+    }
 
     c = v->connection;
+    ring = &v->zone->sh->streams[v->stream].ring;
+    bufs = ngx_ws_stream_bufs;
+
+    /* send: writev() for plain connections; SSL record by record */
+
+    tried = out->n;
+
+    if (c->ssl) {
+        n = 0;
+
+        for (k = 0; k < out->n; k++) {
+            rc = c->send(c, bufs[k].pos, out->recs[k].len);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_AGAIN) {
+                tried = k;
+                break;
+            }
+
+            n += rc;
+
+            if ((size_t) rc < out->recs[k].len) {
+                tried = k;
+                break;
+            }
+        }
+
+    } else {
+        before = c->sent;
+
+        cl = c->send_chain(c, &ngx_ws_stream_links[0], 0);
+
+        if (cl == NGX_CHAIN_ERROR) {
+            return NGX_ERROR;
+        }
+
+        n = c->sent - before;
+    }
+
+    if (!ws_stream_ring_intact(ring, out->start)) {
+        goto torn;
+    }
+
+    v->sent += n;
+    left = n;
+    rc = NGX_OK;
+
+    for (k = 0; k < out->n; k++) {
+
+        if (left >= out->recs[k].len) {
+            left -= out->recs[k].len;
+            v->cur = out->after[k];
+            continue;
+        }
+
+        /* the socket took part of this frame (or, with SSL, the record
+         * layer holds it): keep the rest, the writer may overwrite it */
+
+        rc = NGX_AGAIN;
+
+        if (left == 0 && !(c->ssl && tried == k)) {
+            break;
+        }
+
+        rest = out->recs[k].len - left;
+
+        if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (!ws_stream_ring_intact(ring, out->start)) {
+            goto torn;
+        }
+
+        v->cur = out->after[k];
+        k++;
+        break;
+    }
+
+    /* k records are out of the ring (the last perhaps via v->out) */
+
+    ngx_ws_stream_stats_sent(v, n, k, k ? out->recs[k - 1].ingest : 0);
+
+    if (v->group && k) {
+        ngx_ws_stream_group_sent(v, out->recs, k);
+    }
+
+    return rc;
+
+torn:
+
+    (void) ngx_atomic_fetch_add(
+                          &v->zone->sh->streams[v->stream].torn, 1);
+
+    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                  "ws_stream: data was overwritten while it was sent to "
+                  "this viewer; closing the connection (make "
+                  "ws_stream_buffer larger)");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The viewer's next records, linked for one writev: NGX_OK (out->n of
+ * them), NGX_DONE (nothing new), NGX_DECLINED (a group viewer is at the
+ * cut of its move), NGX_ABORT (skipped to a keyframe).  What is passed
+ * over (a move's repeated audio, frames before a keyframe) moves the
+ * viewer's cursor on at once.
+ */
+
+static ngx_int_t
+ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
+{
+    int                      rc;
+    size_t                   total;
+    ngx_uint_t               nrec, max, track, main, gate;
+    ngx_buf_t               *bufs;
+    ngx_chain_t             *links;
+    const uint8_t           *frame;
+    ws_stream_rec_t          rec;
+    ws_stream_ring_t        *ring;
+    ws_stream_cursor_t       cur;
+    ngx_ws_stream_entry_t   *e;
+    ngx_ws_stream_group_t   *g;
+
     e = &v->zone->sh->streams[v->stream];
     ring = &e->ring;
     bufs = ngx_ws_stream_bufs;
@@ -364,7 +398,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     main = e->has_video ? WS_STREAM_TRACK_VIDEO : WS_STREAM_TRACK_AUDIO;
 
     cur = v->cur;
-    start = cur.pos;
+    out->start = cur.pos;
     nrec = 0;
     total = 0;
 
@@ -385,12 +419,12 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             }
 
             ngx_ws_stream_skip(v, "overrun");
-            return NGX_OK;
+            return NGX_ABORT;
         }
 
         if (nrec == 0 && ngx_ws_stream_too_late(v, &rec)) {
             ngx_ws_stream_skip(v, "behind");
-            return NGX_OK;
+            return NGX_ABORT;
         }
 
         track = rec.kind & WS_STREAM_TRACK_MASK;
@@ -411,14 +445,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
             if (rc == NGX_DECLINED) {
                 /* the target's audio that was sent already */
-                ws_stream_ring_next(&cur, &rec);
-
-                if (nrec == 0) {
-                    v->cur = cur;
-                    start = cur.pos;
-                }
-
-                continue;
+                goto pass;
             }
 
             gate = g->state >= NGX_WS_STREAM_SWITCH_HOLD || g->skip_audio;
@@ -443,14 +470,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
                        || (track == WS_STREAM_TRACK_AUDIO
                            && e->has_video))
             {
-                ws_stream_ring_next(&cur, &rec);
-
-                if (nrec == 0) {
-                    v->cur = cur;
-                    start = cur.pos;
-                }
-
-                continue;
+                goto pass;
             }
         }
 
@@ -468,121 +488,32 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             links[nrec - 1].next = &links[nrec];
         }
 
-        recs[nrec] = rec;
+        out->recs[nrec] = rec;
         ws_stream_ring_next(&cur, &rec);
-        after[nrec] = cur;
+        out->after[nrec] = cur;
 
         total += rec.len;
         nrec++;
+        continue;
+
+    pass:
+
+        ws_stream_ring_next(&cur, &rec);
+
+        if (nrec == 0) {
+            v->cur = cur;
+            out->start = cur.pos;
+        }
     }
+
+    out->n = nrec;
 
     if (nrec == 0) {
         v->cur = cur;
         return NGX_DONE;
     }
 
-    /* send: writev() for plain connections; SSL record by record */
-
-    tried = nrec;
-
-    if (c->ssl) {
-        n = 0;
-
-        for (k = 0; k < nrec; k++) {
-            rc = c->send(c, bufs[k].pos, recs[k].len);
-
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc == NGX_AGAIN) {
-                tried = k;
-                break;
-            }
-
-            n += rc;
-
-            if ((size_t) rc < recs[k].len) {
-                tried = k;
-                break;
-            }
-        }
-
-    } else {
-        before = c->sent;
-
-        cl = c->send_chain(c, &links[0], 0);
-
-        if (cl == NGX_CHAIN_ERROR) {
-            return NGX_ERROR;
-        }
-
-        n = c->sent - before;
-    }
-
-    if (!ws_stream_ring_intact(ring, start)) {
-        goto torn;
-    }
-
-    v->sent += n;
-    left = n;
-    rc = NGX_OK;
-
-    for (k = 0; k < nrec; k++) {
-
-        if (left >= recs[k].len) {
-            left -= recs[k].len;
-            v->cur = after[k];
-            continue;
-        }
-
-        /* the socket took part of this frame (or, with SSL, the record
-         * layer holds it): keep the rest, the writer may overwrite it */
-
-        rc = NGX_AGAIN;
-
-        if (left == 0 && !(c->ssl && tried == k)) {
-            break;
-        }
-
-        rest = recs[k].len - left;
-
-        if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (!ws_stream_ring_intact(ring, start)) {
-            goto torn;
-        }
-
-        v->cur = after[k];
-        k++;
-        break;
-    }
-
-    /* k records are out of the ring (the last perhaps via v->out) */
-
-    ngx_ws_stream_stats_sent(v, n, k, k ? recs[k - 1].ingest : 0);
-
-    if (g && k) {
-        ngx_ws_stream_group_sent(v, recs, k);
-    }
-
-    return rc;
-
-torn:
-
-    (void) ngx_atomic_fetch_add(
-                          &v->zone->sh->streams[v->stream].torn, 1);
-
-    ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                  "ws_stream: data was overwritten while it was sent to "
-                  "this viewer; closing the connection (make "
-                  "ws_stream_buffer larger)");
-
-    return NGX_ERROR;
+    return NGX_OK;
 }
 
 
@@ -656,6 +587,20 @@ ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v, ws_stream_rec_t *rec)
 }
 
 
+/*
+ * A skip, or a group viewer's jump to its target's newest keyframe:
+ * what the kernel holds now is sent as it is, and the lag bound counts
+ * only what is written after it (ngx_ws_stream_viewer_stats).
+ */
+
+void
+ngx_ws_stream_lag_reset(ngx_ws_stream_viewer_t *v)
+{
+    v->skip_sent = v->sent;
+    v->kernel_ms = 0;
+}
+
+
 /* fell behind: jump to the newest keyframe and say so */
 
 static void
@@ -684,6 +629,8 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why)
     v->cur = cur;
     v->need_key = !sync;
     v->skips++;
+
+    ngx_ws_stream_lag_reset(v);
 
     if (v->group) {
         ngx_ws_stream_group_skipped(v);

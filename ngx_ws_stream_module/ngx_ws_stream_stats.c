@@ -17,6 +17,12 @@
 #include "ngx_ws_stream_viewer.h"
 
 
+/* a listed viewer's record is one 512-byte slab chunk: a field more that
+ * made it 513 would double it (the build stops here) */
+typedef char ngx_ws_stream_vrec_fits_t
+    [sizeof(ngx_ws_stream_vrec_t) <= 512 ? 1 : -1];
+
+
 static void ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot);
 static void ngx_ws_stream_rec_move_locked(ngx_ws_stream_vrec_t *rec,
     ngx_ws_stream_entry_t *e, ngx_ws_stream_entry_t *te);
@@ -700,6 +706,7 @@ void
 ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
 {
     uint64_t                 now, lag, lag_ms, unsent, bps, dt, rate;
+    uint64_t                 rate_ms, kernel_ms, old;
     socklen_t                len;
     ngx_uint_t               app_limited;
     ngx_ws_stream_group_t   *g;
@@ -794,15 +801,23 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
           + ws_stream_rate_bps(&ps->arate, now, WS_STREAM_RATE_WINDOW);
 
     /* what the kernel holds takes as long as the client acknowledges it
-     * (the stream's rate before that is measured); counted by the lag
-     * bound too, until the next tick */
+     * (the stream's rate before that is measured) */
 
-    v->kernel_ms = (v->acked_bps && unsent) ? unsent * 8000 / v->acked_bps
-                   : (bps ? unsent * 8000 / bps : 0);
+    rate_ms = v->acked_bps ? v->acked_bps : bps;
+    kernel_ms = rate_ms ? unsent * 8000 / rate_ms : 0;
+
+    /* the lag bound counts it too, until the next tick, but not the part
+     * written before the viewer's last skip: a skip cannot shorten that,
+     * so it would only skip again */
+
+    old = (v->skip_sent + unsent > v->sent)
+          ? v->skip_sent + unsent - v->sent : 0;
+
+    v->kernel_ms = rate_ms ? (unsent - old) * 8000 / rate_ms : 0;
 
     lag_ms = (ps->last_ingest > v->last_ingest && v->last_ingest
               ? ps->last_ingest - v->last_ingest : 0)
-             + v->kernel_ms;
+             + kernel_ms;
 
     g = v->group;
 

@@ -132,22 +132,24 @@ typedef struct {
     char                     switch_reason[16];  /* of the newest */
     uint32_t                 channels;      /* switches to another stream */
 
-    /* the newest client report; fields not sent are -1 */
+    /* the newest client report; fields not sent are -1.  Times and
+     * rates in floats (7 digits), counts in doubles: the record stays
+     * within the slab's 512-byte size */
     uint64_t                 report_at;     /* wall clock ms, 0: none */
-    double                   latency;
-    double                   buffer;
     double                   bitrate;
     double                   throughput;
     double                   dropped;
     double                   decoded;
     double                   stalls;
-    double                   stall_ms;
-    double                   startup_ms;
-    double                   rate;
-    double                   target;        /* the player's latency target */
-    double                   jitter;
-    double                   clock_err;
-    double                   sync;          /* latency - the shared target */
+    float                    latency;
+    float                    buffer;
+    float                    stall_ms;
+    float                    startup_ms;
+    float                    rate;
+    float                    target;        /* the player's latency target */
+    float                    jitter;
+    float                    clock_err;
+    float                    sync;          /* latency - the shared target */
     unsigned                 sync_known:1;
     char                     state[16];
 } ngx_ws_stream_vrec_t;

@@ -506,6 +506,11 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     g->held = 0;
     g->skip_audio = g->aknown && te->has_video && !g->jump;
 
+    if (g->late) {
+        /* to the newest keyframe: like a skip */
+        ngx_ws_stream_lag_reset(v);
+    }
+
     if (up) {
         g->up++;
 

@@ -346,9 +346,8 @@ ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v)
 }
 
 
-/* the writer appended records or the stream changed */
-
-/* the stream changed: send what is new */
+/* the writer appended records or the stream changed: send what is new
+ * (ngx_ws_stream_send_lazy decides whether now) */
 
 static void
 ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
@@ -359,13 +358,6 @@ ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
     v = (ngx_ws_stream_viewer_t *) ((u_char *) w
                                     - offsetof(ngx_ws_stream_viewer_t,
                                                waiter));
-
-    /* the viewer's own flags only: the connection is another cache line
-     * per viewer per wake-up (profiled: most of this function's time) */
-
-    if (v->blocked || v->lingering || v->in_batch) {
-        return;
-    }
 
     c = v->connection;
 

@@ -150,7 +150,10 @@ struct ngx_ws_stream_viewer_s {
     ngx_msec_t                   acked_at;
     uint64_t                     acked_bps;     /* ... per second, ×8 */
     uint64_t                     kernel_ms;     /* to send what the kernel
-                                                   holds, at that rate */
+                                                   holds, at that rate,
+                                                   but what it held at the
+                                                   last skip */
+    uint64_t                     skip_sent;     /* sent at the last skip */
     uint64_t                     report_at;
     double                       latency;       /* newest report's */
     double                       sync;          /* ... and its offset from
@@ -168,8 +171,6 @@ struct ngx_ws_stream_viewer_s {
     unsigned                     closed:1;
     unsigned                     in_batch:1;
     unsigned                     blocked:1;     /* the socket was full */
-    unsigned                     hold:1;        /* ring records wait for
-                                                   the batch */
 };
 
 
@@ -264,12 +265,16 @@ double ngx_ws_stream_clock(void);
 
 void ngx_ws_stream_write_handler(ngx_event_t *wev);
 void ngx_ws_stream_send(ngx_ws_stream_viewer_t *v);
-void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
-void ngx_ws_stream_batch_del(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_lag_reset(ngx_ws_stream_viewer_t *v);
 ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     const u_char *data, size_t len, ngx_uint_t ctl);
 ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,
     const u_char *data, size_t len);
+
+/* ngx_ws_stream_batch.c */
+void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_batch_del(ngx_ws_stream_viewer_t *v);
 
 /* ngx_ws_stream_abr.c */
 ngx_int_t ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v,
