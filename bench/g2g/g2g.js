@@ -20,6 +20,7 @@
 import { oursParser, flvParser, stampFromHlsUserdata } from './stamps.js';
 import { initTracks, videoStamps } from '/lib/fmp4.mjs';
 import { FIXTURE_FRAMES, barcodeReader } from '/lib/barcode.mjs';
+import { loadScript } from '/lib/load_script.mjs';
 
 const params = new URLSearchParams(location.search);
 const kind = params.get('player');
@@ -125,16 +126,6 @@ video.addEventListener('waiting', () => {
 });
 
 // --- the players ------------------------------------------------------------
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`cannot load ${src}`));
-    document.head.appendChild(s);
-  });
-}
-
 async function start() {
   if (kind === 'ours') {
     const { WsStreamPlayer } = await import('/player/ws-stream-player.js');

@@ -22,7 +22,8 @@
 //
 // lib: where ws-stream-player.js is (the page at /sync/ of nginx in t/68
 // loads the player the demo page serves; bench/sync.mjs serves /player/);
-// benchlib: bench/lib/ (the barcode reader, the stamps' SEI reader).
+// benchlib: bench/lib/ (the barcode reader, the stamps' SEI reader, the
+// script loader).
 // mpegts.js comes from /mpegts/mpegts.js.
 const MAX_FRAMES = 20000;         // per player: 11 minutes at 30 fps
 const params = new URLSearchParams(location.search);
@@ -149,15 +150,7 @@ function makeViewer(k) {
 // --- the players -----------------------------------------------------------
 let Player = null, mpegts = null;
 
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`cannot load ${src}`));
-    document.head.appendChild(s);
-  });
-}
+const { loadScript } = await import(`${libDir}load_script.mjs`);
 
 function play(v, streamUrl) {
   const u = tagged(streamUrl, v.k);
