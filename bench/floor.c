@@ -646,8 +646,18 @@ setup(floor_srv_t *srv, const char *in, const char *host, int port)
 }
 
 
-int
-main(int argc, char **argv)
+typedef struct {
+    const char  *in;
+    const char  *host;
+    int          port;
+    int          json;
+    int          quiet;
+    long         lag_ms;
+} floor_opts_t;
+
+
+static void
+floor_args(int argc, char **argv, floor_srv_t *srv, floor_opts_t *o)
 {
     static const struct option  longs[] = {
         { "fixture", required_argument, NULL, 'i' },
@@ -659,74 +669,121 @@ main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { NULL, 0, NULL, 0 }
     };
-    static floor_srv_t   srv;
-    struct epoll_event   evs[EVENTS];
-    struct sockaddr_in   sa;
-    socklen_t            salen = sizeof(sa);
-    floor_src_t          src;
-    const char          *in = NULL, *host = "127.0.0.1";
-    int                  port = 0, json = 0, quiet = 0, opt, n, i, timer;
-    int                  rc = 0;
-    size_t               k;
-    long                 lag_ms = 2000;
+    int  opt;
 
-    srv.mode = FLOOR_EACH;
+    memset(o, 0, sizeof(*o));
+    o->host = "127.0.0.1";
+    o->lag_ms = 2000;
+    srv->mode = FLOOR_EACH;
+
     while ((opt = getopt_long(argc, argv, "i:p:H:m:l:jq", longs, NULL))
            != -1)
     {
         switch (opt) {
         case 'i':
-            in = optarg;
+            o->in = optarg;
             break;
         case 'p':
-            port = atoi(optarg);
+            o->port = atoi(optarg);
             break;
         case 'H':
-            host = optarg;
+            o->host = optarg;
             break;
         case 'm':
             if (strcmp(optarg, "each") == 0) {
-                srv.mode = FLOOR_EACH;
+                srv->mode = FLOOR_EACH;
             } else if (strcmp(optarg, "gather") == 0) {
-                srv.mode = FLOOR_GATHER;
+                srv->mode = FLOOR_GATHER;
             } else {
                 usage();
             }
             break;
         case 'l':
-            lag_ms = strtol(optarg, NULL, 10);
+            o->lag_ms = strtol(optarg, NULL, 10);
             break;
         case 'j':
-            json = 1;
+            o->json = 1;
             break;
         case 'q':
-            quiet = 1;
+            o->quiet = 1;
             break;
         default:
             usage();
         }
     }
-    if (in == NULL || optind != argc || port < 0 || port > 65535
-        || lag_ms <= 0 || lag_ms > 60000)
+    if (o->in == NULL || optind != argc || o->port < 0 || o->port > 65535
+        || o->lag_ms <= 0 || o->lag_ms > 60000)
     {
         usage();
     }
-    srv.max_lag = (uint32_t) lag_ms;
+}
+
+
+/* until SIGINT/SIGTERM: accept, read the viewers, produce on the timer */
+static int
+floor_loop(floor_srv_t *srv, floor_src_t *src)
+{
+    struct epoll_event  evs[EVENTS];
+    int                 n, i, timer;
+
+    while (!fixture_stop) {
+        n = epoll_wait(srv->ep, evs, EVENTS, -1);
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            perror(FLOOR_PROG ": epoll_wait");
+            return 1;
+        }
+        /* the timer last: its fan-out may close viewers that other
+           events of this pass name */
+        timer = 0;
+        for (i = 0; i < n; i++) {
+            if (evs[i].data.ptr == &srv->lfd) {
+                floor_accept(srv);
+            } else if (evs[i].data.ptr == &srv->tfd) {
+                timer = 1;
+            } else {
+                floor_viewer_event(srv, evs[i].data.ptr, evs[i].events);
+            }
+        }
+        if (timer && produce(srv, src) != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    static floor_srv_t   srv;
+    struct sockaddr_in   sa;
+    socklen_t            salen = sizeof(sa);
+    floor_src_t          src;
+    floor_opts_t         o;
+    int                  port, rc;
+    size_t               k;
+
+    floor_args(argc, argv, &srv, &o);
+    srv.max_lag = (uint32_t) o.lag_ms;
     srv.app = "live";
     srv.stream = "floor";
     srv.last_key = FLOOR_NONE;
     srv.ep = srv.lfd = srv.tfd = -1;
 
-    if (setup(&srv, in, host, port) != 0) {
+    if (setup(&srv, o.in, o.host, o.port) != 0) {
         return 1;
     }
+    port = o.port;
     if (getsockname(srv.lfd, (struct sockaddr *) &sa, &salen) == 0) {
         port = ntohs(sa.sin_port);
     }
-    if (!quiet) {
+    if (!o.quiet) {
         fprintf(stderr, FLOOR_PROG ": %s:%d, mode %s, %s (%" PRIu32
-                " frames, loop %" PRIu32 " ms)\n", host, port,
-                srv.mode == FLOOR_EACH ? "each" : "gather", in,
+                " frames, loop %" PRIu32 " ms)\n", o.host, port,
+                srv.mode == FLOOR_EACH ? "each" : "gather", o.in,
                 srv.fx.frames, srv.fx.duration);
     }
 
@@ -737,35 +794,9 @@ main(int argc, char **argv)
         return 1;
     }
 
-    while (!fixture_stop) {
-        n = epoll_wait(srv.ep, evs, EVENTS, -1);
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-            perror(FLOOR_PROG ": epoll_wait");
-            rc = 1;
-            break;
-        }
-        /* the timer last: its fan-out may close viewers that other
-           events of this pass name */
-        timer = 0;
-        for (i = 0; i < n; i++) {
-            if (evs[i].data.ptr == &srv.lfd) {
-                floor_accept(&srv);
-            } else if (evs[i].data.ptr == &srv.tfd) {
-                timer = 1;
-            } else {
-                floor_viewer_event(&srv, evs[i].data.ptr, evs[i].events);
-            }
-        }
-        if (timer && produce(&srv, &src) != 0) {
-            rc = 1;
-            break;
-        }
-    }
+    rc = floor_loop(&srv, &src);
 
-    summary(&srv, (mono_ns() - src.start_ns) / 1e9, json);
+    summary(&srv, (mono_ns() - src.start_ns) / 1e9, o.json);
     while (srv.nviewers > 0) {
         floor_close(&srv, srv.viewers[srv.nviewers - 1]);
     }
