@@ -700,6 +700,9 @@ test_ws_utf8(void)
  * must say not idle
  */
 
+static void test_ws_idle_fresh(void);
+
+
 static void
 test_ws_idle(void)
 {
@@ -742,6 +745,79 @@ test_ws_idle(void)
       == WS_STREAM_WS_MESSAGE);
     T(msg.opcode == WS_STREAM_WS_PING && pos == buf + one + two);
     T(ws_stream_ws_parser_idle(&p));
+
+    test_ws_idle_fresh();
+}
+
+
+/*
+ * An idle parser is as good as a new one: the viewer keeps none between
+ * reads that end idle (one per worker serves them) and makes a new one at
+ * the next read.  Messages of UTF-8 text, fragments, pings and a close,
+ * cut at every byte, come out the same from a parser made new at every
+ * idle point as from one kept throughout.
+ */
+
+static void
+test_ws_idle_fresh(void)
+{
+    int                        r1, r2;
+    size_t                     n, cut, k, msgs;
+    uint8_t                    buf[256], d1[64], d2[64];
+    const uint8_t             *pos, *pos2, *end;
+    ws_stream_ws_msg_t         m1, m2;
+    ws_stream_ws_parser_t      kept, fresh;
+
+    n = test_ws_frame(buf, 0x01, "h\xc3", 2, 1, TEST_LEN_MINIMAL);
+    n += test_ws_frame(buf + n, 0x89, "pi", 2, 1, TEST_LEN_MINIMAL);
+    n += test_ws_frame(buf + n, 0x80, "\xa9!", 2, 1, TEST_LEN_MINIMAL);
+    n += test_ws_frame(buf + n, 0x81, "{\"t\":1}", 7, 1, TEST_LEN_MINIMAL);
+    n += test_ws_frame(buf + n, 0x8a, "", 0, 1, TEST_LEN_MINIMAL);
+    n += test_ws_frame(buf + n, 0x88, "\x03\xe8", 2, 1, TEST_LEN_MINIMAL);
+
+    for (cut = 1; cut < n; cut++) {
+        kept.buf = d1;
+        kept.max = sizeof(d1);
+        ws_stream_ws_parser_init(&kept);
+
+        fresh.buf = d2;
+        fresh.max = sizeof(d2);
+        ws_stream_ws_parser_init(&fresh);
+
+        msgs = 0;
+
+        for (k = 0; k < n; k += cut) {
+            end = buf + (k + cut < n ? k + cut : n);
+            pos = buf + k;
+            pos2 = buf + k;
+
+            for ( ;; ) {
+                r1 = ws_stream_ws_parse(&kept, &pos, end, &m1);
+                r2 = ws_stream_ws_parse(&fresh, &pos2, end, &m2);
+
+                T(r1 == r2 && pos == pos2);
+
+                if (r1 != WS_STREAM_WS_MESSAGE) {
+                    break;
+                }
+
+                msgs++;
+
+                T(m1.opcode == m2.opcode && m1.len == m2.len
+                  && memcmp(m1.data, m2.data, m1.len) == 0
+                  && m1.close_code == m2.close_code);
+            }
+
+            if (ws_stream_ws_parser_idle(&fresh)) {
+                fresh.buf = d2;
+                fresh.max = sizeof(d2);
+                ws_stream_ws_parser_init(&fresh);
+            }
+        }
+
+        /* ping, the text of three frames, the text, pong, close */
+        T(msgs == 5);
+    }
 }
 
 
