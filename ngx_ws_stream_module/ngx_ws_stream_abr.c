@@ -52,9 +52,6 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
     ngx_ws_stream_group_t  *g;
 
     zone = v->zone;
-
-    /* a group joined by a switch has a pool of its own */
-    pool = v->gpool ? v->gpool : v->request->pool;
     a = ngx_ws_stream_app_find(zone, app);
 
     if (a == NULL || a->variants == NULL
@@ -73,6 +70,22 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
     if (i) {
         return NGX_DECLINED;
     }
+
+    /*
+     * The group's state lives in a pool of the viewer's own, never in the
+     * request's, which is freed once the 101 is out: made here at a
+     * handshake, by ngx_ws_stream_channel() for a switch; destroyed with
+     * the viewer or when it leaves the group (ngx_ws_stream_channel.c).
+     */
+
+    if (v->gpool == NULL) {
+        v->gpool = ngx_create_pool(1024, v->connection->log);
+        if (v->gpool == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    pool = v->gpool;
 
     g = ngx_pcalloc(pool, sizeof(ngx_ws_stream_group_t));
     if (g == NULL) {
