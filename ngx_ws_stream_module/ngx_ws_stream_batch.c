@@ -123,7 +123,6 @@ static void
 ngx_ws_stream_batch_handler(ngx_event_t *ev)
 {
     ngx_queue_t             *q;
-    ngx_connection_t        *c;
     ngx_ws_stream_batch_t   *b;
     ngx_ws_stream_viewer_t  *v;
 
@@ -144,12 +143,8 @@ ngx_ws_stream_batch_handler(ngx_event_t *ev)
             continue;
         }
 
-        c = v->connection;
-
+        /* a viewer that fails is closed later (ngx_ws_stream_finalize),
+         * so this loop never meets freed memory */
         ngx_ws_stream_send(v);
-
-        if (v->closed) {
-            ngx_http_run_posted_requests(c);
-        }
     }
 }

@@ -48,20 +48,14 @@ static ngx_buf_t            ngx_ws_stream_bufs[NGX_WS_STREAM_BATCH];
 static ngx_chain_t          ngx_ws_stream_links[NGX_WS_STREAM_BATCH];
 
 
+/* the connection's write event (ngx_ws_stream_close.c finds the viewer) */
+
 void
-ngx_ws_stream_write_handler(ngx_event_t *wev)
+ngx_ws_stream_write_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *wev)
 {
-    ngx_connection_t        *c;
-    ngx_http_request_t      *r;
-    ngx_ws_stream_viewer_t  *v;
+    ngx_connection_t  *c;
 
     c = wev->data;
-    r = c->data;
-    v = ngx_http_get_module_ctx(r, ngx_ws_stream_module);
-
-    if (v == NULL) {
-        return;
-    }
 
     if (wev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
@@ -79,8 +73,6 @@ ngx_ws_stream_write_handler(ngx_event_t *wev)
          * with coalescing, the ring's records still wait for the batch */
         ngx_ws_stream_send_lazy(v);
     }
-
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -114,7 +106,7 @@ ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
         return;
     }
 
-    if (c->buffered) {
+    if (v->request && c->buffered) {
         /* the rest of the 101 response */
         if (ngx_http_output_filter(v->request, NULL) == NGX_ERROR) {
             ngx_ws_stream_finalize(v);
@@ -160,7 +152,7 @@ ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
         }
 
         if (v->closing) {
-            ngx_ws_stream_linger_handler(c->read);
+            ngx_ws_stream_linger_handler(v, c->read);
             return;
         }
 

@@ -29,7 +29,7 @@ static void ngx_ws_stream_rec_move_locked(ngx_ws_stream_vrec_t *rec,
 static void ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot,
     ws_stream_now_t *now);
 static ngx_int_t ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v,
-    ngx_str_t *xff);
+    ngx_http_request_t *r, ngx_str_t *xff);
 
 
 /* under the mutex: this worker's slot of the stream, made if needed */
@@ -363,10 +363,15 @@ ngx_ws_stream_slot_now(ngx_ws_stream_slot_t *slot, ws_stream_now_t *now)
 }
 
 
-/* a WebSocket viewer joins: counted, and listed if its location says */
+/*
+ * A WebSocket viewer joins: counted, and listed if its location says.
+ * Called at the handshake only: what the record keeps of the request's
+ * headers (User-Agent, X-Forwarded-For) is copied here, as the request is
+ * freed once the 101 is out.
+ */
 
 void
-ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v)
+ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v, ngx_http_request_t *r)
 {
     ngx_uint_t               p;
     ngx_str_t                xff;
@@ -423,14 +428,14 @@ ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v)
         rec->addr_len = ngx_min(c->addr_text.len, NGX_WS_STREAM_ADDR_LEN);
         ngx_memcpy(rec->addr, c->addr_text.data, rec->addr_len);
 
-        ua = v->request->headers_in.user_agent;
+        ua = r->headers_in.user_agent;
 
         if (ua) {
             rec->ua_len = ngx_min(ua->value.len, NGX_WS_STREAM_UA_LEN - 1);
             ngx_memcpy(rec->ua, ua->value.data, rec->ua_len);
         }
 
-        if (ngx_ws_stream_forwarded_for(v, &xff) == NGX_OK) {
+        if (ngx_ws_stream_forwarded_for(v, r, &xff) == NGX_OK) {
             rec->xff_len = ngx_min(xff.len, NGX_WS_STREAM_ADDR_LEN - 1);
             ngx_memcpy(rec->xff, xff.data, rec->xff_len);
         }
@@ -461,7 +466,8 @@ ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v)
 /* the X-Forwarded-For of a viewer that comes through a trusted proxy */
 
 static ngx_int_t
-ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v, ngx_str_t *xff)
+ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v, ngx_http_request_t *r,
+    ngx_str_t *xff)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -474,7 +480,7 @@ ngx_ws_stream_forwarded_for(ngx_ws_stream_viewer_t *v, ngx_str_t *xff)
         return NGX_DECLINED;
     }
 
-    part = &v->request->headers_in.headers.part;
+    part = &r->headers_in.headers.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {

@@ -230,8 +230,6 @@ ngx_ws_stream_switch_handler(ngx_event_t *ev)
     if (c->write->ready) {
         ngx_ws_stream_send(v);
     }
-
-    ngx_http_run_posted_requests(c);
 }
 
 

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_ws_stream authors
  *
- * A viewer's connection: start and end, joining and leaving a stream's
- * ring, client frames and control messages, the close handshake.
+ * A viewer's connection: its start, joining and leaving a stream's ring,
+ * client frames and control messages.  Leaving the request, the close
+ * handshake and closing are in ngx_ws_stream_close.c.
  */
 
 
@@ -15,9 +16,7 @@
 #include "ngx_ws_stream_viewer.h"
 
 
-static void ngx_ws_stream_viewer_cleanup(void *data);
 static void ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w);
-static void ngx_ws_stream_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
     ws_stream_ws_msg_t *msg);
 
@@ -29,7 +28,13 @@ static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
 static u_char  ngx_ws_stream_recv_buf[NGX_WS_STREAM_RECV];
 
 
-/* the handshake is valid: make the viewer and switch protocols */
+/*
+ * The handshake is valid: make the viewer and switch protocols.  Until the
+ * 101 response is out the viewer lives beside the request (its ctx, and a
+ * cleanup in its pool that frees the viewer if nginx ends the request);
+ * then ngx_ws_stream_close.c frees the request and the connection is the
+ * viewer's alone.
+ */
 
 ngx_int_t
 ngx_ws_stream_viewer_start(ngx_http_request_t *r,
@@ -50,20 +55,25 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    v = ngx_pcalloc(r->pool, sizeof(ngx_ws_stream_viewer_t));
-    if (v == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    v = ngx_calloc(sizeof(ngx_ws_stream_viewer_t), c->log);
+    if (v == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* until the viewer has joined, an error frees what it holds */
+    cln->handler = ngx_ws_stream_viewer_free;
+    cln->data = v;
+
     v->parser.max = wlcf->max_message;
     ws_stream_ws_parser_init(&v->parser);
 
     v->request = r;
+    v->cln = cln;
     v->connection = c;
     v->zone = wlcf->zone;
     v->conf = wlcf;
@@ -88,10 +98,10 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     v->waiter.stats = ngx_ws_stream_viewer_stats;
     ngx_ws_stream_waiter_add(v->zone, stream, &v->waiter);
 
-    cln->handler = ngx_ws_stream_viewer_cleanup;
-    cln->data = v;
+    cln->handler = ngx_ws_stream_viewer_abort;
 
-    ngx_ws_stream_stats_join(v);
+    /* what the statistics keep of the request's headers is copied now */
+    ngx_ws_stream_stats_join(v, r);
 
     ngx_str_set(&proto, "websocket");
 
@@ -147,13 +157,22 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* the connection is ours from now on */
+    v->reset_timedout = clcf->reset_timedout_connection;
+
+    /*
+     * The connection is ours from now on.  The count keeps the request
+     * past this handler's NGX_DONE, for the rest of the 101 if the socket
+     * did not take it all.  The request is freed by the connection's
+     * event handler, never below nginx's HTTP code: the write event is
+     * posted, so that it runs once this handler has returned
+     * (ngx_ws_stream_upgrade_handler).
+     */
 
     r->main->count++;
 
     c->idle = 1;
-    c->read->handler = ngx_ws_stream_read_handler;
-    c->write->handler = ngx_ws_stream_write_handler;
+    c->read->handler = ngx_ws_stream_upgrade_handler;
+    c->write->handler = ngx_ws_stream_upgrade_handler;
 
     if (c->read->timer_set) {
         ngx_del_timer(c->read);
@@ -164,41 +183,13 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_ws_stream_join(v);
     ngx_ws_stream_send(v);
 
-    if (!v->closed) {
-        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-            ngx_ws_stream_finalize(v);
-        }
+    if (!v->closed && ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_ws_stream_finalize(v);
     }
+
+    ngx_post_event(c->write, &ngx_posted_events);
 
     return NGX_DONE;
-}
-
-
-static void
-ngx_ws_stream_viewer_cleanup(void *data)
-{
-    ngx_ws_stream_viewer_t *v = data;
-
-    ngx_ws_stream_batch_del(v);
-    ngx_ws_stream_group_cleanup(v);
-    ngx_ws_stream_leave_ring(v);
-
-    ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);
-    ngx_ws_stream_stats_leave(v);
-    ngx_ws_stream_entry_put(v->zone, v->stream);
-    ngx_ws_stream_channel_cleanup(v);
-
-    if (v->out) {
-        ngx_free(v->out);
-        v->out = NULL;
-    }
-
-    if (v->parser.buf) {
-        ngx_free(v->parser.buf);
-        v->parser.buf = NULL;
-    }
-
-    v->closed = 1;
 }
 
 
@@ -352,41 +343,30 @@ ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v)
 static void
 ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
 {
-    ngx_connection_t        *c;
     ngx_ws_stream_viewer_t  *v;
 
     v = (ngx_ws_stream_viewer_t *) ((u_char *) w
                                     - offsetof(ngx_ws_stream_viewer_t,
                                                waiter));
 
-    c = v->connection;
-
+    /* a viewer that fails is closed later (ngx_ws_stream_finalize):
+     * the wake-up loop never meets freed memory */
     ngx_ws_stream_send_lazy(v);
-
-    if (v->closed) {
-        ngx_http_run_posted_requests(c);
-    }
 }
 
 
-static void
-ngx_ws_stream_read_handler(ngx_event_t *rev)
+/* the connection's read event (ngx_ws_stream_close.c finds the viewer) */
+
+void
+ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 {
-    ssize_t                  n;
-    ngx_int_t                rc;
-    const u_char            *pos, *last;
-    ngx_connection_t        *c;
-    ngx_http_request_t      *r;
+    ssize_t              n;
+    ngx_int_t            rc;
+    const u_char        *pos, *last;
+    ngx_connection_t    *c;
     ws_stream_ws_msg_t   msg;
-    ngx_ws_stream_viewer_t  *v;
 
     c = rev->data;
-    r = c->data;
-    v = ngx_http_get_module_ctx(r, ngx_ws_stream_module);
-
-    if (v == NULL) {
-        return;
-    }
 
     if (c->close) {
         /* graceful shutdown of this worker */
@@ -394,7 +374,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
         c->idle = 0;
         ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_GOING_AWAY,
                                      "server going away");
-        goto done;
+        return;
     }
 
     if (rev->timedout) {
@@ -404,14 +384,14 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
             ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                           "ws_stream: client silent for two ping intervals");
             ngx_ws_stream_finalize(v);
-            goto done;
+            return;
         }
 
         v->ping_sent = 1;
         (void) ngx_ws_stream_queue(v, WS_STREAM_WS_PING, NULL, 0, 1);
         ngx_add_timer(rev, v->conf->ping_interval);
         ngx_ws_stream_send_lazy(v);
-        goto done;
+        return;
     }
 
     while (!v->closing && !v->closed) {
@@ -424,7 +404,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
 
         if (n == 0 || n == NGX_ERROR) {
             ngx_ws_stream_finalize(v);
-            goto done;
+            return;
         }
 
         v->ping_sent = 0;
@@ -434,7 +414,7 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
             v->parser.buf = ngx_alloc(v->parser.max, c->log);
             if (v->parser.buf == NULL) {
                 ngx_ws_stream_finalize(v);
-                goto done;
+                return;
             }
         }
 
@@ -476,10 +456,6 @@ ngx_ws_stream_read_handler(ngx_event_t *rev)
     if (!v->closed && ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_ws_stream_finalize(v);
     }
-
-done:
-
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -560,113 +536,6 @@ ngx_ws_stream_message(ngx_ws_stream_viewer_t *v, ws_stream_ws_msg_t *msg)
                      ngx_ws_stream_clock());
 
     return ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, buf, p - buf, 1);
-}
-
-
-/* queue a close frame; the connection ends once it is sent */
-
-void
-ngx_ws_stream_protocol_close(ngx_ws_stream_viewer_t *v, unsigned code,
-    const char *reason)
-{
-    u_char  buf[125];
-    size_t  len;
-
-    if (v->closing) {
-        return;
-    }
-
-    len = ngx_min(ngx_strlen(reason), sizeof(buf) - 2);
-
-    buf[0] = (u_char) (code >> 8);
-    buf[1] = (u_char) code;
-    ngx_memcpy(buf + 2, reason, len);
-
-    /* the close frame goes out even when the control queue is full */
-    (void) ngx_ws_stream_queue(v, WS_STREAM_WS_CLOSE, buf, len + 2, 0);
-
-    v->closing = 1;
-}
-
-
-/*
- * After the close frame: stop writing, read and drop what the client
- * still sends for a moment, so that our close frame is not lost to a
- * reset, then close.
- */
-
-void
-ngx_ws_stream_linger_handler(ngx_event_t *rev)
-{
-    u_char                   buf[NGX_WS_STREAM_RECV];
-    ssize_t                  n;
-    ngx_connection_t        *c;
-    ngx_http_request_t      *r;
-    ngx_ws_stream_viewer_t  *v;
-
-    c = rev->data;
-    r = c->data;
-    v = ngx_http_get_module_ctx(r, ngx_ws_stream_module);
-
-    if (v == NULL || v->closed) {
-        return;
-    }
-
-    if (!v->lingering) {
-        v->lingering = 1;
-        c->read->handler = ngx_ws_stream_linger_handler;
-        c->write->handler = ngx_ws_stream_linger_handler;
-
-        if (c->write->timer_set) {
-            ngx_del_timer(c->write);
-        }
-
-        if (c->ssl || ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
-            ngx_ws_stream_finalize(v);
-            return;
-        }
-
-        ngx_add_timer(c->read, NGX_WS_STREAM_LINGER);
-    }
-
-    if (rev->timedout || rev->write) {
-        if (rev->timedout) {
-            ngx_ws_stream_finalize(v);
-        }
-
-        goto done;
-    }
-
-    do {
-        n = c->recv(c, buf, sizeof(buf));
-
-        if (n == 0 || n == NGX_ERROR) {
-            ngx_ws_stream_finalize(v);
-            goto done;
-        }
-
-    } while (n > 0);
-
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_ws_stream_finalize(v);
-    }
-
-done:
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-void
-ngx_ws_stream_finalize(ngx_ws_stream_viewer_t *v)
-{
-    if (v->closed) {
-        return;
-    }
-
-    v->closed = 1;
-
-    ngx_http_finalize_request(v->request, NGX_HTTP_CLOSE);
 }
 
 

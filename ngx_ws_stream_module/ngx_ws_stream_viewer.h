@@ -111,8 +111,18 @@ typedef struct {
 } ngx_ws_stream_group_t;
 
 
+/*
+ * A viewer is allocated with ngx_alloc(), not from the request's pool: the
+ * request is freed once the 101 response is out (ngx_ws_stream_close.c),
+ * and from then on c->data is the viewer.  Nothing it keeps may live in
+ * the request's pool.
+ */
+
 struct ngx_ws_stream_viewer_s {
-    ngx_http_request_t          *request;
+    ngx_http_request_t          *request;       /* until the 101 is out */
+    ngx_pool_cleanup_t          *cln;           /* ... in its pool: frees
+                                                   the viewer if nginx
+                                                   frees the request */
     ngx_connection_t            *connection;
     ngx_ws_stream_zone_t        *zone;
     ngx_ws_stream_loc_conf_t    *conf;
@@ -171,6 +181,8 @@ struct ngx_ws_stream_viewer_s {
     unsigned                     closed:1;
     unsigned                     in_batch:1;
     unsigned                     blocked:1;     /* the socket was full */
+    unsigned                     reset_timedout:1;  /* the location's
+                                                   reset_timedout_connection */
 };
 
 
@@ -253,17 +265,27 @@ ngx_int_t ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     ngx_ws_stream_loc_conf_t *wlcf, ngx_str_t *app, ngx_str_t *name,
     ngx_str_t *accept, ngx_uint_t offered);
 
+void ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v,
+    ngx_event_t *rev);
 void ngx_ws_stream_join(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_queue_conf_locked(ngx_ws_stream_viewer_t *v,
     ngx_ws_stream_entry_t *e);
 void ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v);
-void ngx_ws_stream_protocol_close(ngx_ws_stream_viewer_t *v, unsigned code,
-    const char *reason);
-void ngx_ws_stream_linger_handler(ngx_event_t *rev);
-void ngx_ws_stream_finalize(ngx_ws_stream_viewer_t *v);
 double ngx_ws_stream_clock(void);
 
-void ngx_ws_stream_write_handler(ngx_event_t *wev);
+/* ngx_ws_stream_close.c */
+void ngx_ws_stream_upgrade_handler(ngx_event_t *ev);
+void ngx_ws_stream_viewer_abort(void *data);
+void ngx_ws_stream_viewer_free(void *data);
+void ngx_ws_stream_protocol_close(ngx_ws_stream_viewer_t *v, unsigned code,
+    const char *reason);
+void ngx_ws_stream_linger_handler(ngx_ws_stream_viewer_t *v,
+    ngx_event_t *ev);
+void ngx_ws_stream_finalize(ngx_ws_stream_viewer_t *v);
+
+/* ngx_ws_stream_fanout.c */
+void ngx_ws_stream_write_handler(ngx_ws_stream_viewer_t *v,
+    ngx_event_t *wev);
 void ngx_ws_stream_send(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_lag_reset(ngx_ws_stream_viewer_t *v);
@@ -306,7 +328,8 @@ void ngx_ws_stream_group_reached(ngx_ws_stream_viewer_t *v,
 void ngx_ws_stream_group_cleanup(ngx_ws_stream_viewer_t *v);
 
 /* ngx_ws_stream_stats.c */
-void ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v,
+    ngx_http_request_t *r);
 void ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_stats_move(ngx_ws_stream_viewer_t *v, ngx_uint_t to,
     ngx_uint_t up);
