@@ -38,6 +38,7 @@
 static void ngx_ws_stream_viewer_handler(ngx_event_t *ev);
 static void ngx_ws_stream_event(ngx_ws_stream_viewer_t *v, ngx_event_t *ev);
 static void ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v);
+static void ngx_ws_stream_free_bufs(ngx_connection_t *c, ngx_chain_t *cl);
 static void ngx_ws_stream_close(ngx_ws_stream_viewer_t *v);
 static void ngx_ws_stream_viewer_cleanup(ngx_ws_stream_viewer_t *v);
 
@@ -115,7 +116,6 @@ static void
 ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v)
 {
     ngx_buf_t              *b;
-    ngx_chain_t            *cl, *ln;
     ngx_connection_t       *c;
     ngx_http_request_t     *r;
     ngx_http_connection_t  *hc;
@@ -148,22 +148,10 @@ ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v)
         b->end = NULL;
     }
 
-    for (cl = hc->free; cl; /* void */) {
-        ln = cl;
-        cl = cl->next;
-        ngx_pfree(c->pool, ln->buf->start);
-        ngx_free_chain(c->pool, ln);
-    }
+    ngx_ws_stream_free_bufs(c, hc->free);
+    ngx_ws_stream_free_bufs(c, hc->busy);
 
     hc->free = NULL;
-
-    for (cl = hc->busy; cl; /* void */) {
-        ln = cl;
-        cl = cl->next;
-        ngx_pfree(c->pool, ln->buf->start);
-        ngx_free_chain(c->pool, ln);
-    }
-
     hc->busy = NULL;
     hc->nbusy = 0;
 
@@ -172,6 +160,22 @@ ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v)
         ngx_ssl_free_buffer(c);
     }
 #endif
+}
+
+
+/* large header buffers, always outside the connection pool's blocks */
+
+static void
+ngx_ws_stream_free_bufs(ngx_connection_t *c, ngx_chain_t *cl)
+{
+    ngx_chain_t  *ln;
+
+    while (cl) {
+        ln = cl;
+        cl = cl->next;
+        ngx_pfree(c->pool, ln->buf->start);
+        ngx_free_chain(c->pool, ln);
+    }
 }
 
 

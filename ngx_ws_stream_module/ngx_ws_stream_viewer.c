@@ -421,7 +421,7 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
         pos = ngx_ws_stream_recv_buf;
         last = ngx_ws_stream_recv_buf + n;
 
-        while (pos < last && !v->closing) {
+        while (pos < last && !v->closing && !v->closed) {
 
             rc = ws_stream_ws_parse(&v->parser, &pos, last, &msg);
 
