@@ -90,7 +90,7 @@ export function establishedTo(port) {
 
 // Wait until n viewers are connected, or their number has not grown for
 // 3 s, or the load client is gone, or 60 s; the count then.
-async function waitConnected(port, n, gone) {
+export async function waitConnected(port, n, gone) {
   const t0 = Date.now();
   let last = -1, since = t0;
   for (;;) {
@@ -141,7 +141,7 @@ export function sockstat() {
 }
 
 // the workers' memory, summed (the zone: the largest resident of its mapping)
-function memoryOf(pids, zoneBytes) {
+export function memoryOf(pids, zoneBytes) {
   const w = pids.map((p) => workerMemory(p, zoneBytes));
   const sum = (k) => w.reduce((a, x) => a + x[k], 0);
   return { workers: w, vm_rss_kb: sum('vm_rss_kb'), private_dirty_kb: sum('private_dirty_kb'),
