@@ -268,9 +268,13 @@ ngx_ws_stream_viewer_cleanup(ngx_ws_stream_viewer_t *v)
         v->out = NULL;
     }
 
-    if (v->parser.buf) {
-        ngx_free(v->parser.buf);
-        v->parser.buf = NULL;
+    if (v->parser) {
+        if (v->parser->buf) {
+            ngx_free(v->parser->buf);
+        }
+
+        ngx_free(v->parser);
+        v->parser = NULL;
     }
 
     v->closed = 1;

@@ -17,15 +17,19 @@
 
 
 static void ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w);
+static void ngx_ws_stream_parser_keep(ngx_ws_stream_viewer_t *v,
+    ws_stream_ws_parser_t *p);
 static ngx_int_t ngx_ws_stream_message(ngx_ws_stream_viewer_t *v,
     ws_stream_ws_msg_t *msg);
 
 
 /*
  * What a read takes: scratch of one call, one per worker.  A viewer holds
- * a message buffer only while a data message is being received.
+ * a parser only while a frame or message is incomplete at the end of a
+ * read, and a message buffer only while a data message is received.
  */
-static u_char  ngx_ws_stream_recv_buf[NGX_WS_STREAM_RECV];
+static u_char                 ngx_ws_stream_recv_buf[NGX_WS_STREAM_RECV];
+static ws_stream_ws_parser_t  ngx_ws_stream_parser;
 
 
 /*
@@ -68,9 +72,6 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
     /* until the viewer has joined, an error frees what it holds */
     cln->handler = ngx_ws_stream_viewer_free;
     cln->data = v;
-
-    v->parser.max = wlcf->max_message;
-    ws_stream_ws_parser_init(&v->parser);
 
     v->request = r;
     v->cln = cln;
@@ -360,11 +361,12 @@ ngx_ws_stream_viewer_wake(ngx_ws_stream_waiter_t *w)
 void
 ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 {
-    ssize_t              n;
-    ngx_int_t            rc;
-    const u_char        *pos, *last;
-    ngx_connection_t    *c;
-    ws_stream_ws_msg_t   msg;
+    ssize_t                 n;
+    ngx_int_t               rc;
+    const u_char           *pos, *last;
+    ngx_connection_t       *c;
+    ws_stream_ws_msg_t      msg;
+    ws_stream_ws_parser_t  *p;
 
     c = rev->data;
 
@@ -374,6 +376,9 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
         c->idle = 0;
         ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_GOING_AWAY,
                                      "server going away");
+
+        /* now, not at the next wake-up: the worker waits for it */
+        ngx_ws_stream_send(v);
         return;
     }
 
@@ -394,6 +399,18 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
         return;
     }
 
+    /* a viewer between frames has no parser of its own: this worker's
+     * serves it, made new (an idle parser is as good as a new one) */
+
+    p = v->parser;
+
+    if (p == NULL) {
+        p = &ngx_ws_stream_parser;
+        p->buf = NULL;
+        p->max = v->conf->max_message;
+        ws_stream_ws_parser_init(p);
+    }
+
     while (!v->closing && !v->closed) {
 
         n = c->recv(c, ngx_ws_stream_recv_buf, NGX_WS_STREAM_RECV);
@@ -404,17 +421,17 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 
         if (n == 0 || n == NGX_ERROR) {
             ngx_ws_stream_finalize(v);
-            return;
+            break;
         }
 
         v->ping_sent = 0;
         ngx_add_timer(rev, v->conf->ping_interval);
 
-        if (v->parser.buf == NULL) {
-            v->parser.buf = ngx_alloc(v->parser.max, c->log);
-            if (v->parser.buf == NULL) {
+        if (p->buf == NULL) {
+            p->buf = ngx_alloc(p->max, c->log);
+            if (p->buf == NULL) {
                 ngx_ws_stream_finalize(v);
-                return;
+                break;
             }
         }
 
@@ -423,7 +440,7 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 
         while (pos < last && !v->closing && !v->closed) {
 
-            rc = ws_stream_ws_parse(&v->parser, &pos, last, &msg);
+            rc = ws_stream_ws_parse(p, &pos, last, &msg);
 
             if (rc == WS_STREAM_AGAIN) {
                 break;
@@ -431,10 +448,8 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 
             if (rc == WS_STREAM_ERROR) {
                 ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                              "ws_stream: client frame: %s",
-                              v->parser.error);
-                ngx_ws_stream_protocol_close(v, v->parser.close_code,
-                                             v->parser.error);
+                              "ws_stream: client frame: %s", p->error);
+                ngx_ws_stream_protocol_close(v, p->close_code, p->error);
                 break;
             }
 
@@ -443,11 +458,13 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
             }
         }
 
-        if (!v->closed && ws_stream_ws_parser_idle(&v->parser)) {
-            ngx_free(v->parser.buf);
-            v->parser.buf = NULL;
+        if (!v->closed && ws_stream_ws_parser_idle(p)) {
+            ngx_free(p->buf);
+            p->buf = NULL;
         }
     }
+
+    ngx_ws_stream_parser_keep(v, p);
 
     if (!v->closed) {
         ngx_ws_stream_send_lazy(v);
@@ -455,6 +472,46 @@ ngx_ws_stream_read_handler(ngx_ws_stream_viewer_t *v, ngx_event_t *rev)
 
     if (!v->closed && ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_ws_stream_finalize(v);
+    }
+}
+
+
+/*
+ * After a read: a frame or message that goes on in the next read keeps
+ * its parser (moved off this worker's one), anything else keeps none.
+ */
+
+static void
+ngx_ws_stream_parser_keep(ngx_ws_stream_viewer_t *v,
+    ws_stream_ws_parser_t *p)
+{
+    ws_stream_ws_parser_t  *keep;
+
+    if (!v->closing && !v->closed && !ws_stream_ws_parser_idle(p)) {
+
+        if (p == v->parser) {
+            return;
+        }
+
+        keep = ngx_alloc(sizeof(ws_stream_ws_parser_t), v->connection->log);
+
+        if (keep) {
+            *keep = *p;
+            v->parser = keep;
+            return;
+        }
+
+        ngx_ws_stream_finalize(v);
+    }
+
+    if (p->buf) {
+        ngx_free(p->buf);
+        p->buf = NULL;
+    }
+
+    if (p == v->parser) {
+        ngx_free(p);
+        v->parser = NULL;
     }
 }
 

@@ -140,7 +140,9 @@ struct ngx_ws_stream_viewer_s {
     u_char                      *out_pos;
     u_char                      *out_last;
 
-    ws_stream_ws_parser_t    parser;
+    ws_stream_ws_parser_t       *parser;        /* only while a frame or
+                                                   message is incomplete
+                                                   at the end of a read */
 
     ngx_queue_t                  batched;       /* in conf->batch's due
                                                    viewers (coalescing) */
