@@ -1,7 +1,8 @@
 // Memory per viewer alone: the memory part of bench/profile.mjs without
 // perf. Each viewer count on a fresh nginx (1 worker, as the profile's
 // arms), the stamping publisher of the fixture and the load client; once
-// the viewers are connected and `warmup` seconds have passed, the worker's
+// the viewers are connected, `warmup` seconds have passed and the publish
+// is as old as in every other count, the worker's
 // VmRSS, Private_Dirty outside the zone and [heap] (bench/lib/profbench.mjs
 // says how); per viewer = (at the larger count - at the smaller) / the
 // connected viewers' difference. Asserts nothing.
@@ -18,8 +19,8 @@ import { parseArgs } from 'node:util';
 import { BENCH_BUILD, startNginx, startPublisher, sleep, parseSize, stopAll }
   from './lib/servers.mjs';
 import { runLoad, waitPlayable, badLog } from './lib/loadclient.mjs';
-import { planArms, perViewer, memoryOf, waitConnected, establishedTo }
-  from './lib/profbench.mjs';
+import { planArms, perViewer, memoryOf, waitConnected, establishedTo, settleSeconds,
+  untilAge } from './lib/profbench.mjs';
 
 const str = { type: 'string' };
 const { values: v } = parseArgs({ options: {
@@ -33,6 +34,8 @@ const rate = Number(v.rate ?? 1000);
 const arms = planArms([{ workers: Number(v.workers ?? 1), coalesce: v.coalesce ?? '0' }],
   (v.viewers ?? '1000,5000').split(',').map(Number));
 const log = (m) => process.stderr.write(`${m}\n`);
+// every count read at the same age of the publish (profbench.mjs says why)
+const settle = settleSeconds(arms, rate, warmup);
 
 async function measure(a) {
   const srv = await startNginx({ workers: a.workers, tag: `mem-${a.key}`,
@@ -41,6 +44,7 @@ async function measure(a) {
   const res = { ...a };
   try {
     pub = await startPublisher(fixtureOf(size), srv.rtmpUrl('bench'));
+    const published = Date.now();
     await waitPlayable('ws', srv.wsUrl('bench'));
     loadRun = runLoad({ mode: 'ws', url: srv.wsUrl('bench'), n: a.viewers,
       seconds: Math.ceil(a.viewers / rate) + 60 + warmup, warmup, rate,
@@ -48,6 +52,7 @@ async function measure(a) {
       .catch((e) => ({ failed_run: e.message.split('\n')[0] }));
     res.connected = await waitConnected(srv.httpPort, a.viewers, () => exited);
     await sleep(warmup * 1000);
+    res.publish_age_s = await untilAge(published, settle);
     res.memory = memoryOf(srv.workerPids(), parseSize(srv.zone));
     res.connected_after = establishedTo(srv.httpPort);
     log(`memory: ${a.label}: ${res.connected_after} connected, VmRSS `

@@ -497,6 +497,7 @@ async function runArm(o, a) {
   let pub = null, child = null, exited = false, loadRun = null;
   try {
     pub = await startPublisher(o.fixture, srv.rtmpUrl(STREAM));
+    const published = Date.now();
     await waitPlayable('ws', srv.wsUrl(STREAM));
     // held long enough for connecting, the warm-up and the profile; ended by SIGTERM
     const hold = Math.ceil(a.viewers / o.rate) + 60 + o.warmup + o.seconds;
@@ -508,6 +509,7 @@ async function runArm(o, a) {
     res.connected = await waitConnected(srv.httpPort, a.viewers, () => exited);
     res.connect_s = (Date.now() - t0) / 1000;
     await sleep(o.warmup * 1000);
+    res.publish_age_s = await untilAge(published, o.settle);
     const pids = srv.workerPids();
     res.worker_pids = pids;
     res.memory_before = memoryOf(pids, zoneBytes);
@@ -535,6 +537,22 @@ async function runArm(o, a) {
     if (!o.keepData) await fsp.rm(file, { force: true });
   }
   return res;
+}
+
+// The age of the publish at which every arm reads its memory: the ring in
+// the zone fills with time, not with viewers, so arms read at different
+// ages (5,000 viewers take 4 s longer to connect than 1,000) would count
+// the ring's newly touched pages as the viewers' (about 250 B per viewer
+// at 720p). Enough for the largest arm to connect and warm up.
+export function settleSeconds(arms, rate, warmup) {
+  return Math.ceil(Math.max(...arms.map((a) => a.viewers)) / rate) + warmup + 5;
+}
+
+// waits until `seconds` after t0 (ms); the age reached, in seconds
+export async function untilAge(t0, seconds) {
+  const left = t0 + seconds * 1000 - Date.now();
+  if (left > 0) await sleep(left);
+  return (Date.now() - t0) / 1000;
 }
 
 // memory per viewer of each configuration run at two viewer counts or more
@@ -574,6 +592,7 @@ export async function profileSection(o) {
     threads: 2, top: 20, keepData: false, log: () => {},
     out: path.join(BENCH_BUILD, 'profile'), ...o };
   if (!o.fixture) o.fixture = path.join(BENCH_BUILD, `fixture-${o.size}.flv`);
+  if (o.settle === undefined) o.settle = settleSeconds(o.arms, o.rate, o.warmup);
   if (!fs.existsSync(o.fixture)) throw new Error(`${o.fixture} is missing: make bench-tools`);
   await fsp.mkdir(o.out, { recursive: true });
   const access = perfAccess(o.out);
