@@ -38,6 +38,7 @@
 static void ngx_ws_stream_viewer_handler(ngx_event_t *ev);
 static void ngx_ws_stream_event(ngx_ws_stream_viewer_t *v, ngx_event_t *ev);
 static void ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v);
+static void ngx_ws_stream_leave_pool(ngx_ws_stream_viewer_t *v);
 static void ngx_ws_stream_free_bufs(ngx_connection_t *c, ngx_chain_t *cl);
 static void ngx_ws_stream_close(ngx_ws_stream_viewer_t *v);
 static void ngx_ws_stream_viewer_cleanup(ngx_ws_stream_viewer_t *v);
@@ -157,9 +158,76 @@ ngx_ws_stream_leave_request(ngx_ws_stream_viewer_t *v)
 
 #if (NGX_HTTP_SSL)
     if (c->ssl) {
+        /* OpenSSL's state is in the pool: it stays */
         ngx_ssl_free_buffer(c);
+        return;
     }
 #endif
+
+    ngx_ws_stream_leave_pool(v);
+}
+
+
+/*
+ * A plain connection's pool (512 bytes by default) holds, once the
+ * request is gone, only what nginx's accept and HTTP code made for it:
+ * the log, its context, the client's address and its text, and the
+ * per-connection HTTP state nobody reads again.  The viewer keeps copies
+ * of the first four in one allocation and frees the pool; without the
+ * memory for it, the pool stays.
+ */
+
+static void
+ngx_ws_stream_leave_pool(ngx_ws_stream_viewer_t *v)
+{
+    u_char                *p;
+    size_t                 size, local;
+    ngx_pool_t            *pool;
+    ngx_connection_t      *c;
+    ngx_ws_stream_conn_t  *kept;
+
+    c = v->connection;
+
+    local = (c->local_sockaddr && c->local_sockaddr != c->listening->sockaddr)
+            ? c->local_socklen : 0;
+
+    size = sizeof(ngx_ws_stream_conn_t) + c->socklen + local
+           + c->addr_text.len;
+
+    kept = ngx_alloc(size, c->log);
+    if (kept == NULL) {
+        return;
+    }
+
+    kept->log = *c->log;
+    kept->ctx = *(ngx_http_log_ctx_t *) c->log->data;
+    kept->log.data = &kept->ctx;
+
+    p = (u_char *) (kept + 1);
+
+    c->sockaddr = (struct sockaddr *) ngx_cpymem(p, c->sockaddr, c->socklen);
+    p += c->socklen;
+
+    if (local) {
+        c->local_sockaddr = (struct sockaddr *) ngx_cpymem(p,
+                                                 c->local_sockaddr, local);
+        p += local;
+    }
+
+    ngx_memcpy(p, c->addr_text.data, c->addr_text.len);
+    c->addr_text.data = p;
+
+    pool = c->pool;
+
+    c->log = &kept->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->pool = NULL;
+    c->buffer = NULL;
+
+    ngx_destroy_pool(pool);
+
+    v->kept = kept;
 }
 
 
@@ -203,9 +271,10 @@ ngx_ws_stream_finalize(ngx_ws_stream_viewer_t *v)
 static void
 ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
 {
-    struct linger        linger;
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    struct linger          linger;
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_ws_stream_conn_t  *kept;
 
     c = v->connection;
     r = v->request;
@@ -240,7 +309,19 @@ ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
             }
         }
 
+        kept = v->kept;
         ngx_free(v);
+
+        if (kept) {
+            /* the pool is gone: ngx_http_close_connection() without it */
+#if (NGX_STAT_STUB)
+            (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+#endif
+            c->destroyed = 1;
+            ngx_close_connection(c);
+            ngx_free(kept);
+            return;
+        }
     }
 
     c->data = NULL;

@@ -118,8 +118,19 @@ typedef struct {
  * the request's pool.
  */
 
+/* what a plain viewer keeps of its connection's pool, which it frees;
+ * the addresses and the address text follow */
+typedef struct {
+    ngx_log_t                    log;
+    ngx_http_log_ctx_t           ctx;
+} ngx_ws_stream_conn_t;
+
+
 struct ngx_ws_stream_viewer_s {
     ngx_http_request_t          *request;       /* until the 101 is out */
+    ngx_ws_stream_conn_t        *kept;          /* after: the connection's
+                                                   log and addresses, NULL
+                                                   while it has its pool */
     ngx_pool_cleanup_t          *cln;           /* ... in its pool: frees
                                                    the viewer if nginx
                                                    frees the request */
