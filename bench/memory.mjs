@@ -8,7 +8,12 @@
 // connected viewers' difference. Asserts nothing.
 //
 //   node bench/memory.mjs [--viewers 1000,5000] [--size 720p|360p]
-//       [--workers 1] [--coalesce 0] [--warmup 3] [--rate 1000] [--json]
+//       [--workers 1] [--coalesce 0] [--stats on|off] [--warmup 3] [--rate 1000]
+//       [--json]
+//
+// --stats off: ws_stream_stats off, viewers not listed (no record in the
+// zone); --rate: connections a second (a faster rate leaves more of the
+// handshakes' freed buffers in the heap's high-water mark).
 //
 // --size defaults to 720p when its fixture is built (make bench-tools),
 // else 360p (make bench-smoke-tools); the fixture changes the ring, which
@@ -24,12 +29,14 @@ import { planArms, perViewer, memoryOf, waitConnected, establishedTo, settleSeco
 
 const str = { type: 'string' };
 const { values: v } = parseArgs({ options: {
-  viewers: str, size: str, workers: str, coalesce: str, warmup: str, rate: str,
+  viewers: str, size: str, workers: str, coalesce: str, stats: str, warmup: str, rate: str,
   json: { type: 'boolean' },
 } });
 const fixtureOf = (s) => path.join(BENCH_BUILD, `fixture-${s}.flv`);
 const size = v.size ?? (fs.existsSync(fixtureOf('720p')) ? '720p' : '360p');
 const warmup = Number(v.warmup ?? 3);
+const stats = v.stats ?? 'on';
+if (!['on', 'off'].includes(stats)) throw new Error('--stats on|off');
 const rate = Number(v.rate ?? 1000);
 const arms = planArms([{ workers: Number(v.workers ?? 1), coalesce: v.coalesce ?? '0' }],
   (v.viewers ?? '1000,5000').split(',').map(Number));
@@ -39,7 +46,8 @@ const settle = settleSeconds(arms, rate, warmup);
 
 async function measure(a) {
   const srv = await startNginx({ workers: a.workers, tag: `mem-${a.key}`,
-    wsConf: a.coalesce && a.coalesce !== '0' ? `ws_stream_coalesce ${a.coalesce};` : '' });
+    wsConf: (a.coalesce && a.coalesce !== '0' ? `ws_stream_coalesce ${a.coalesce};` : '')
+      + (stats === 'off' ? ' ws_stream_stats off;' : '') });
   let pub = null, child = null, exited = false, loadRun = null;
   const res = { ...a };
   try {
@@ -73,10 +81,10 @@ try {
   const done = [];
   for (const a of arms) done.push(await measure(a));
   const per = perViewer(done);
-  if (v.json) process.stdout.write(`${JSON.stringify({ size, arms: done, per_viewer: per })}\n`);
+  if (v.json) process.stdout.write(`${JSON.stringify({ size, stats, rate, arms: done, per_viewer: per })}\n`);
   else {
     for (const p of per) {
-      process.stdout.write(`${p.config}, ${size}, ${p.from} -> ${p.to} viewers, bytes per viewer: `
+      process.stdout.write(`${p.config}, ws_stream_stats ${stats}, ${size}, ${p.from} -> ${p.to} viewers, bytes per viewer: `
         + `VmRSS ${p.vm_rss_bytes.toFixed(0)}, private outside the zone `
         + `${p.private_outside_zone_bytes.toFixed(0)}, [heap] ${p.heap_bytes.toFixed(0)}, `
         + `zone resident ${p.zone_rss_bytes.toFixed(0)}\n`);
