@@ -363,6 +363,12 @@ ngx_ws_stream_hls_close(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     /* the part belongs to its segment's generation, whatever comes next */
     gen = ws_stream_hls_close_gen(&hls->index);
 
+    /* set by a mux that succeeds; clang's -Wconditional-uninitialized
+     * (nginx's flags for clang) cannot tell */
+    data = NULL;
+    size = 0;
+    vframes = 0;
+
     mrc = NGX_OK;
 
     if (!pub->gen_made || pub->gen != gen) {
