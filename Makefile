@@ -119,6 +119,7 @@ integration-asan: asan bench-smoke-tools
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) clang
 	$(MAKE) player
 	$(MAKE) player-unit
 	$(MAKE) integration
