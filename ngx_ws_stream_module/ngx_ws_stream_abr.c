@@ -162,6 +162,25 @@ ngx_ws_stream_group_start(ngx_ws_stream_viewer_t *v, ngx_str_t *app,
 
 
 /*
+ * The connection's log moved out of its pool (ngx_ws_stream_leave_pool):
+ * what was made here with the old one follows, the group's pool and
+ * event (nginx's debug logging of a posted event reads its log).
+ */
+
+void
+ngx_ws_stream_group_log(ngx_ws_stream_viewer_t *v, ngx_log_t *log)
+{
+    if (v->gpool) {
+        v->gpool->log = log;
+    }
+
+    if (v->group) {
+        v->group->event.log = log;
+    }
+}
+
+
+/*
  * Where a new viewer starts, before anything is measured of its link:
  * the highest rendition that publishes (start=top, the default: a viewer
  * whose link takes it never switches; a slower one is moved down within

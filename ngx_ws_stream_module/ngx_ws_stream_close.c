@@ -220,7 +220,7 @@ ngx_ws_stream_leave_pool(ngx_ws_stream_viewer_t *v)
     pool = c->pool;
 
     /* whatever was given the connection's log before: its events, and a
-     * rendition group's pool and event, made at the handshake */
+     * rendition group's, made at the handshake */
 
     c->log = &kept->log;
     c->read->log = c->log;
@@ -228,13 +228,7 @@ ngx_ws_stream_leave_pool(ngx_ws_stream_viewer_t *v)
     c->pool = NULL;
     c->buffer = NULL;
 
-    if (v->gpool) {
-        v->gpool->log = c->log;
-    }
-
-    if (v->group) {
-        v->group->event.log = c->log;
-    }
+    ngx_ws_stream_group_log(v, c->log);
 
     ngx_destroy_pool(pool);
 

@@ -30,8 +30,12 @@ typedef struct {
 static void ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v,
     ngx_uint_t ring);
 static ngx_int_t ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v);
+static ssize_t ngx_ws_stream_write_out(ngx_connection_t *c,
+    ngx_ws_stream_out_t *out, ngx_uint_t *tried);
 static ngx_int_t ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v,
     ngx_ws_stream_out_t *out);
+static ngx_uint_t ngx_ws_stream_wanted(ngx_ws_stream_viewer_t *v,
+    ws_stream_rec_t *rec);
 static ngx_uint_t ngx_ws_stream_too_late(ngx_ws_stream_viewer_t *v,
     ws_stream_rec_t *rec);
 static void ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why);
@@ -46,6 +50,31 @@ static ngx_int_t ngx_ws_stream_gate(ngx_ws_stream_group_t *g,
 static ngx_ws_stream_out_t  ngx_ws_stream_out;
 static ngx_buf_t            ngx_ws_stream_bufs[NGX_WS_STREAM_BATCH];
 static ngx_chain_t          ngx_ws_stream_links[NGX_WS_STREAM_BATCH];
+
+
+/* record k of a send, linked after k - 1 for one writev */
+
+static ngx_inline void
+ngx_ws_stream_link(ngx_uint_t k, const uint8_t *frame, size_t len)
+{
+    ngx_buf_t  *b;
+
+    b = &ngx_ws_stream_bufs[k];
+
+    b->pos = (u_char *) frame;
+    b->last = (u_char *) frame + len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = 1;
+    b->temporary = 0;
+
+    ngx_ws_stream_links[k].buf = b;
+    ngx_ws_stream_links[k].next = NULL;
+
+    if (k) {
+        ngx_ws_stream_links[k - 1].next = &ngx_ws_stream_links[k];
+    }
+}
 
 
 /* the connection's write event (ngx_ws_stream_close.c finds the viewer) */
@@ -226,12 +255,10 @@ static ngx_int_t
 ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 {
     int                      rc;
-    off_t                    before;
     size_t                   left, rest;
     ssize_t                  n;
     ngx_uint_t               k, tried;
     ngx_buf_t               *bufs;
-    ngx_chain_t             *cl;
     ngx_connection_t        *c;
     ws_stream_ring_t        *ring;
     ngx_ws_stream_out_t     *out;
@@ -249,43 +276,10 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
     ring = &v->zone->sh->streams[v->stream].ring;
     bufs = ngx_ws_stream_bufs;
 
-    /* send: writev() for plain connections; SSL record by record */
+    n = ngx_ws_stream_write_out(c, out, &tried);
 
-    tried = out->n;
-
-    if (c->ssl) {
-        n = 0;
-
-        for (k = 0; k < out->n; k++) {
-            rc = c->send(c, bufs[k].pos, out->recs[k].len);
-
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc == NGX_AGAIN) {
-                tried = k;
-                break;
-            }
-
-            n += rc;
-
-            if ((size_t) rc < out->recs[k].len) {
-                tried = k;
-                break;
-            }
-        }
-
-    } else {
-        before = c->sent;
-
-        cl = c->send_chain(c, &ngx_ws_stream_links[0], 0);
-
-        if (cl == NGX_CHAIN_ERROR) {
-            return NGX_ERROR;
-        }
-
-        n = c->sent - before;
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     if (!ws_stream_ring_intact(ring, out->start)) {
@@ -355,6 +349,61 @@ torn:
 
 
 /*
+ * Writes the linked records: writev() for a plain connection, SSL record
+ * by record.  The bytes the connection took, or NGX_ERROR; *tried is the
+ * record an SSL write stopped in (its record layer may hold part of it).
+ */
+
+static ssize_t
+ngx_ws_stream_write_out(ngx_connection_t *c, ngx_ws_stream_out_t *out,
+    ngx_uint_t *tried)
+{
+    off_t         before;
+    ssize_t       n, rc;
+    ngx_uint_t    k;
+    ngx_chain_t  *cl;
+
+    *tried = out->n;
+
+    if (c->ssl == NULL) {
+        before = c->sent;
+
+        cl = c->send_chain(c, &ngx_ws_stream_links[0], 0);
+
+        if (cl == NGX_CHAIN_ERROR) {
+            return NGX_ERROR;
+        }
+
+        return c->sent - before;
+    }
+
+    n = 0;
+
+    for (k = 0; k < out->n; k++) {
+        rc = c->send(c, ngx_ws_stream_bufs[k].pos, out->recs[k].len);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN) {
+            *tried = k;
+            break;
+        }
+
+        n += rc;
+
+        if ((size_t) rc < out->recs[k].len) {
+            *tried = k;
+            break;
+        }
+    }
+
+    return n;
+}
+
+
+/*
  * The viewer's next records, linked for one writev: NGX_OK (out->n of
  * them), NGX_DONE (nothing new), NGX_DECLINED (a group viewer is at the
  * cut of its move), NGX_ABORT (skipped to a keyframe).  What is passed
@@ -367,9 +416,7 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
 {
     int                      rc;
     size_t                   total;
-    ngx_uint_t               nrec, max, track, main, gate;
-    ngx_buf_t               *bufs;
-    ngx_chain_t             *links;
+    ngx_uint_t               nrec, max, main, gate;
     const uint8_t           *frame;
     ws_stream_rec_t          rec;
     ws_stream_ring_t        *ring;
@@ -379,8 +426,6 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
 
     e = &v->zone->sh->streams[v->stream];
     ring = &e->ring;
-    bufs = ngx_ws_stream_bufs;
-    links = ngx_ws_stream_links;
 
     /* a group viewer that is being moved: the cut, and the target's
      * audio that repeats what was sent */
@@ -415,11 +460,15 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
         }
 
         if (nrec == 0 && ngx_ws_stream_too_late(v, &rec)) {
+
+            if (g && ngx_ws_stream_group_overtaken(v)) {
+                /* a move down is made at once instead (posted) */
+                return NGX_DECLINED;
+            }
+
             ngx_ws_stream_skip(v, "behind");
             return NGX_ABORT;
         }
-
-        track = rec.kind & WS_STREAM_TRACK_MASK;
 
         if (gate) {
             rc = ngx_ws_stream_gate(g, &rec, main);
@@ -443,42 +492,11 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
             gate = g->state >= NGX_WS_STREAM_SWITCH_HOLD || g->skip_audio;
         }
 
-        if (rec.type == WS_STREAM_REC_NOTICE
-            && rec.kind == NGX_WS_STREAM_NOTICE_ONLINE)
-        {
-            /* a new publisher: media start again at a keyframe */
-            v->need_key = 1;
+        if (!ngx_ws_stream_wanted(v, &rec)) {
+            goto pass;
         }
 
-        if (v->need_key && rec.type == WS_STREAM_REC_MEDIA
-            && !(rec.kind & WS_STREAM_FLAG_CONFIG))
-        {
-            if (track == WS_STREAM_TRACK_VIDEO
-                && (rec.kind & WS_STREAM_FLAG_KEY))
-            {
-                v->need_key = 0;
-
-            } else if (track == WS_STREAM_TRACK_VIDEO
-                       || (track == WS_STREAM_TRACK_AUDIO
-                           && e->has_video))
-            {
-                goto pass;
-            }
-        }
-
-        bufs[nrec].pos = (u_char *) frame;
-        bufs[nrec].last = (u_char *) frame + rec.len;
-        bufs[nrec].start = bufs[nrec].pos;
-        bufs[nrec].end = bufs[nrec].last;
-        bufs[nrec].memory = 1;
-        bufs[nrec].temporary = 0;
-
-        links[nrec].buf = &bufs[nrec];
-        links[nrec].next = NULL;
-
-        if (nrec) {
-            links[nrec - 1].next = &links[nrec];
-        }
+        ngx_ws_stream_link(nrec, frame, rec.len);
 
         out->recs[nrec] = rec;
         ws_stream_ring_next(&cur, &rec);
@@ -506,6 +524,46 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Frames before a keyframe are passed over: after a skip that found
+ * none, and once a new publisher's notice is read (its media start again
+ * at a keyframe).
+ */
+
+static ngx_uint_t
+ngx_ws_stream_wanted(ngx_ws_stream_viewer_t *v, ws_stream_rec_t *rec)
+{
+    ngx_uint_t  track;
+
+    if (rec->type == WS_STREAM_REC_NOTICE
+        && rec->kind == NGX_WS_STREAM_NOTICE_ONLINE)
+    {
+        v->need_key = 1;
+        return 1;
+    }
+
+    if (!v->need_key || rec->type != WS_STREAM_REC_MEDIA
+        || (rec->kind & WS_STREAM_FLAG_CONFIG))
+    {
+        return 1;
+    }
+
+    track = rec->kind & WS_STREAM_TRACK_MASK;
+
+    if (track == WS_STREAM_TRACK_VIDEO) {
+        if (rec->kind & WS_STREAM_FLAG_KEY) {
+            v->need_key = 0;
+            return 1;
+        }
+
+        return 0;
+    }
+
+    return !(track == WS_STREAM_TRACK_AUDIO
+             && v->zone->sh->streams[v->stream].has_video);
 }
 
 

@@ -23,6 +23,11 @@ typedef char ngx_ws_stream_vrec_fits_t
     [sizeof(ngx_ws_stream_vrec_t) <= 512 ? 1 : -1];
 
 
+/* how long bytes take to leave at a rate in bits/s (0: not measured) */
+#define ngx_ws_stream_drain_ms(bytes, bps)                                   \
+    ((bps) ? (uint64_t) (bytes) * 8000 / (bps) : 0)
+
+
 static void ngx_ws_stream_slot_leave_locked(ngx_ws_stream_slot_t *slot);
 static void ngx_ws_stream_rec_move_locked(ngx_ws_stream_vrec_t *rec,
     ngx_ws_stream_entry_t *e, ngx_ws_stream_entry_t *te);
@@ -712,7 +717,7 @@ void
 ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
 {
     uint64_t                 now, lag, lag_ms, unsent, bps, dt, rate;
-    uint64_t                 rate_ms, kernel_ms, old;
+    uint64_t                 drain_bps, kernel_ms, old;
     socklen_t                len;
     ngx_uint_t               app_limited;
     ngx_ws_stream_group_t   *g;
@@ -809,8 +814,8 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
     /* what the kernel holds takes as long as the client acknowledges it
      * (the stream's rate before that is measured) */
 
-    rate_ms = v->acked_bps ? v->acked_bps : bps;
-    kernel_ms = rate_ms ? unsent * 8000 / rate_ms : 0;
+    drain_bps = v->acked_bps ? v->acked_bps : bps;
+    kernel_ms = ngx_ws_stream_drain_ms(unsent, drain_bps);
 
     /* the lag bound counts it too, until the next tick, but not the part
      * written before the viewer's last skip: a skip cannot shorten that,
@@ -819,7 +824,7 @@ ngx_ws_stream_viewer_stats(ngx_ws_stream_waiter_t *w, ws_stream_now_t *agg)
     old = (v->skip_sent + unsent > v->sent)
           ? v->skip_sent + unsent - v->sent : 0;
 
-    v->kernel_ms = rate_ms ? (unsent - old) * 8000 / rate_ms : 0;
+    v->kernel_ms = ngx_ws_stream_drain_ms(unsent - old, drain_bps);
 
     lag_ms = (ps->last_ingest > v->last_ingest && v->last_ingest
               ? ps->last_ingest - v->last_ingest : 0)

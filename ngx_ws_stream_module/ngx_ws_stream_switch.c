@@ -53,6 +53,10 @@
 #define ngx_ws_stream_group_online(e)                                        \
     ((e)->pub == NGX_WS_STREAM_PUB_ONLINE && (e)->ring.data && !(e)->retired)
 
+/* a record of the target after the newest frame sent (a jump goes on) */
+#define ngx_ws_stream_group_ahead(g, rec)                                    \
+    (!(g)->vknown || (int32_t) ((rec)->dts - (g)->vdts) > 0)
+
 
 static void ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v);
 static void ngx_ws_stream_switch_warn(ngx_ws_stream_viewer_t *v,
@@ -148,6 +152,50 @@ ngx_ws_stream_group_skipped(ngx_ws_stream_viewer_t *v)
     g->held_at = ngx_current_msec;
 
     ngx_ws_stream_switch_post(v);
+}
+
+
+/*
+ * The lag bound would skip a viewer whose move down waits for its cut:
+ * the current rendition, sent up to the cut on a link that cannot carry
+ * it (a probe up that failed), falls further behind meanwhile.  The move
+ * is made at once instead, to the target's newest keyframe, as a skip
+ * would go to the current rendition's: 1 if it is.
+ */
+
+ngx_uint_t
+ngx_ws_stream_group_overtaken(ngx_ws_stream_viewer_t *v)
+{
+    const uint8_t          *frame;
+    ws_stream_rec_t         rec;
+    ws_stream_cursor_t      key;
+    ngx_ws_stream_entry_t  *te;
+    ngx_ws_stream_group_t  *g;
+
+    g = v->group;
+
+    if (g->hurry) {
+        return 1;
+    }
+
+    if (g->state == NGX_WS_STREAM_SWITCH_NONE || g->to <= g->index) {
+        return 0;
+    }
+
+    te = &v->zone->sh->streams[g->target];
+
+    if (!ngx_ws_stream_group_online(te)
+        || !ws_stream_ring_start(&te->ring, &key)
+        || ws_stream_ring_read(&te->ring, &key, &rec, &frame) != WS_STREAM_OK
+        || !ngx_ws_stream_group_ahead(g, &rec))
+    {
+        return 0;
+    }
+
+    g->hurry = 1;
+    ngx_ws_stream_switch_post(v);
+
+    return 1;
 }
 
 
@@ -283,6 +331,33 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
 
     e = &v->zone->sh->streams[v->stream];
     te = &v->zone->sh->streams[g->target];
+
+    if (g->hurry) {
+        g->hurry = 0;
+
+        if (ngx_ws_stream_group_online(te)
+            && ws_stream_ring_start(&te->ring, &g->key)
+            && ws_stream_ring_read(&te->ring, &g->key, &rec, &frame)
+               == WS_STREAM_OK
+            && ngx_ws_stream_group_ahead(g, &rec))
+        {
+            /* overtaken by the lag bound: to the newest keyframe */
+            ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
+                          "ws_stream: slow viewer moved down to \"%V\" at "
+                          "its newest keyframe (behind)", &g->names[g->to]);
+
+            g->jump = 1;
+            g->late = 1;
+            g->held = 0;
+            g->cut = rec.dts;
+            g->state = NGX_WS_STREAM_SWITCH_CUT;
+
+            ngx_ws_stream_switch_move(v);
+            return;
+        }
+
+        /* gone meanwhile: the lag bound skips it on the current one */
+    }
 
     if (g->state != NGX_WS_STREAM_SWITCH_CUT) {
 
@@ -451,6 +526,7 @@ ngx_ws_stream_switch_drop(ngx_ws_stream_viewer_t *v)
     g->state = NGX_WS_STREAM_SWITCH_NONE;
     g->at_cut = 0;
     g->held = 0;
+    g->hurry = 0;
 }
 
 
@@ -504,8 +580,10 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     g->held = 0;
     g->skip_audio = g->aknown && te->has_video && !g->jump;
 
-    if (g->late) {
-        /* to the newest keyframe: like a skip */
+    if (g->late || !up) {
+        /* to the newest keyframe, like a skip; or down: what the kernel
+         * holds of the rendition left is not the target's lag, and no
+         * skip could shorten it */
         ngx_ws_stream_lag_reset(v);
     }
 

@@ -107,6 +107,8 @@ typedef struct {
     unsigned                     jump:1;        /* the move cannot keep
                                                    the dts going on */
     unsigned                     late:1;        /* ... for the lag bound */
+    unsigned                     hurry:1;       /* a move down the lag bound
+                                                   overtook: made at once */
     unsigned                     timeline_warned:1;
 } ngx_ws_stream_group_t;
 
@@ -336,6 +338,8 @@ void ngx_ws_stream_switch_handler(ngx_event_t *ev);
 void ngx_ws_stream_group_sent(ngx_ws_stream_viewer_t *v,
     ws_stream_rec_t *recs, ngx_uint_t n);
 void ngx_ws_stream_group_skipped(ngx_ws_stream_viewer_t *v);
+ngx_uint_t ngx_ws_stream_group_overtaken(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_group_log(ngx_ws_stream_viewer_t *v, ngx_log_t *log);
 void ngx_ws_stream_group_reached(ngx_ws_stream_viewer_t *v,
     ws_stream_rec_t *rec);
 void ngx_ws_stream_group_cleanup(ngx_ws_stream_viewer_t *v);
