@@ -63,6 +63,8 @@ static void ngx_ws_stream_switch_warn(ngx_ws_stream_viewer_t *v,
     const char *why);
 static void ngx_ws_stream_switch_drop(ngx_ws_stream_viewer_t *v);
 static void ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v);
+static void ngx_ws_stream_switch_late(ngx_ws_stream_viewer_t *v,
+    ngx_ws_stream_entry_t *te, const ws_stream_rec_t *rec);
 
 
 /* the fan-out sent these records (the last perhaps in part) */
@@ -336,16 +338,17 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
         g->hurry = 0;
 
         if (ngx_ws_stream_group_online(te)
-            && ws_stream_ring_start(&te->ring, &g->key)
-            && ws_stream_ring_read(&te->ring, &g->key, &rec, &frame)
+            && ws_stream_ring_start(&te->ring, &n)
+            && ws_stream_ring_read(&te->ring, &n, &rec, &frame)
                == WS_STREAM_OK
             && ngx_ws_stream_group_ahead(g, &rec))
         {
             /* overtaken by the lag bound: to the newest keyframe */
             ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
-                          "ws_stream: slow viewer moved down to \"%V\" at "
-                          "its newest keyframe (behind)", &g->names[g->to]);
+                          "ws_stream: slow viewer moved to \"%V\" at its "
+                          "newest keyframe (behind)", &g->names[g->to]);
 
+            g->key = n;
             g->jump = 1;
             g->late = 1;
             g->held = 0;
@@ -356,7 +359,8 @@ ngx_ws_stream_switch_step(ngx_ws_stream_viewer_t *v)
             return;
         }
 
-        /* gone meanwhile: the lag bound skips it on the current one */
+        /* gone meanwhile: the move waits as it did, the lag bound skips
+         * the viewer on the current rendition */
     }
 
     if (g->state != NGX_WS_STREAM_SWITCH_CUT) {
@@ -558,6 +562,8 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
         return;
     }
 
+    ngx_ws_stream_switch_late(v, te, &rec);
+
     old = v->stream;
     from = g->index;
     up = (g->to < g->index);
@@ -630,6 +636,49 @@ ngx_ws_stream_switch_move(ngx_ws_stream_viewer_t *v)
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, v->connection->log, 0,
                    "ws_stream: rendition %i -> %ui (%s) at dts %uD",
                    from, g->index, reason, g->cut);
+}
+
+
+/*
+ * A cut that was within the lag bound when it was found may be past it
+ * once the current rendition has been sent up to it on a slow link: the
+ * lag bound would skip the viewer at its first frame on the target.  The
+ * move goes to the target's newest keyframe instead (g->key).
+ */
+
+static void
+ngx_ws_stream_switch_late(ngx_ws_stream_viewer_t *v,
+    ngx_ws_stream_entry_t *te, const ws_stream_rec_t *rec)
+{
+    const uint8_t          *frame;
+    ws_stream_rec_t         newest;
+    ws_stream_cursor_t      key;
+    ngx_ws_stream_group_t  *g;
+
+    g = v->group;
+
+    if (g->jump || v->conf->max_lag == 0
+        || te->stats.pub.last_ingest <= rec->ingest + v->conf->max_lag)
+    {
+        return;
+    }
+
+    if (!ws_stream_ring_start(&te->ring, &key)
+        || key.pos <= g->key.pos
+        || ws_stream_ring_read(&te->ring, &key, &newest, &frame)
+           != WS_STREAM_OK)
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, v->connection->log, 0,
+                  "ws_stream: slow viewer moved to \"%V\" at its newest "
+                  "keyframe (behind)", &g->names[g->to]);
+
+    g->key = key;
+    g->cut = newest.dts;
+    g->jump = 1;
+    g->late = 1;
 }
 
 
