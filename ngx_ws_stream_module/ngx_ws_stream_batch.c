@@ -36,7 +36,12 @@ ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v)
      * per viewer per wake-up (profiled: most of the wake-up's time).  A
      * blocked viewer goes on from its write event. */
 
-    if (v->blocked || v->lingering || v->closed) {
+    if (v->blocked) {
+        ngx_ws_stream_rest_watch(v);
+        return;
+    }
+
+    if (v->lingering || v->closed) {
         return;
     }
 

@@ -342,6 +342,13 @@ ngx_ws_stream_viewer_cleanup(ngx_ws_stream_viewer_t *v)
 {
     ngx_ws_stream_batch_del(v);
     ngx_ws_stream_group_cleanup(v);
+
+    if (v->out == NULL) {
+        /* the rest of a frame in the ring is not sent now */
+        v->out_pos = NULL;
+        v->out_last = NULL;
+    }
+
     ngx_ws_stream_leave_ring(v);
 
     ngx_ws_stream_waiter_del(v->zone, v->stream, &v->waiter);

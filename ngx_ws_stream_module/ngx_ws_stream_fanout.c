@@ -3,8 +3,9 @@
  * Copyright (C) ngx_ws_stream authors
  *
  * Fan-out: each viewer sends straight from the stream's ring in shared
- * memory.  Only control messages and, when the socket takes part of a
- * frame, the rest of that frame go through the viewer's own buffer.
+ * memory.  Only control messages go through the viewer's own buffer; the
+ * rest of a frame the socket took part of is sent from the ring too, and
+ * copied only if the viewer has to queue behind it or leave the ring.
  * With ws_stream_coalesce the ring's records wait for the batch
  * (ngx_ws_stream_batch.c).
  */
@@ -22,6 +23,7 @@
 typedef struct {
     ngx_uint_t               n;
     uint64_t                 start;         /* ring position of the first */
+    uint64_t                 pos[NGX_WS_STREAM_BATCH];  /* of each */
     ws_stream_rec_t          recs[NGX_WS_STREAM_BATCH];
     ws_stream_cursor_t       after[NGX_WS_STREAM_BATCH];
 } ngx_ws_stream_out_t;
@@ -155,6 +157,12 @@ ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
             n = c->send(c, v->out_pos, v->out_last - v->out_pos);
 
             if (n == NGX_ERROR) {
+                ngx_ws_stream_finalize(v);
+                return;
+            }
+
+            if (!ngx_ws_stream_rest_intact(v)) {
+                ngx_ws_stream_torn(v);
                 ngx_ws_stream_finalize(v);
                 return;
             }
@@ -309,14 +317,17 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         rest = out->recs[k].len - left;
 
-        if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
-            != NGX_OK)
+        if (v->out == NULL) {
+            /* the rest stays in the ring, checked as it is sent */
+            v->out_pos = bufs[k].start + left;
+            v->out_last = v->out_pos + rest;
+            v->rest_at = out->pos[k];
+
+        } else if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
+                   != NGX_OK
+                   || !ws_stream_ring_intact(ring, out->start))
         {
             return NGX_ERROR;
-        }
-
-        if (!ws_stream_ring_intact(ring, out->start)) {
-            goto torn;
         }
 
         v->cur = out->after[k];
@@ -336,13 +347,7 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
 torn:
 
-    (void) ngx_atomic_fetch_add(
-                          &v->zone->sh->streams[v->stream].torn, 1);
-
-    ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                  "ws_stream: data was overwritten while it was sent to "
-                  "this viewer; closing the connection (make "
-                  "ws_stream_buffer larger)");
+    ngx_ws_stream_torn(v);
 
     return NGX_ERROR;
 }
@@ -498,6 +503,7 @@ ngx_ws_stream_collect(ngx_ws_stream_viewer_t *v, ngx_ws_stream_out_t *out)
 
         ngx_ws_stream_link(nrec, frame, rec.len);
 
+        out->pos[nrec] = cur.pos;
         out->recs[nrec] = rec;
         ws_stream_ring_next(&cur, &rec);
         out->after[nrec] = cur;
@@ -696,97 +702,7 @@ ngx_ws_stream_skip(ngx_ws_stream_viewer_t *v, const char *why)
     p = ngx_snprintf(buf, sizeof(buf),
                      "{\"type\":\"skipped\",\"frames\":%uL,\"bytes\":%uL,"
                      "\"count\":%ui,\"reason\":\"%s\"}", frames, bytes,
-                     v->skips, why);
+                     (ngx_uint_t) v->skips, why);
 
     (void) ngx_ws_stream_queue(v, WS_STREAM_WS_TEXT, buf, p - buf, 0);
-}
-
-
-/* a whole frame into the viewer's own buffer */
-
-ngx_int_t
-ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
-    const u_char *data, size_t len, ngx_uint_t ctl)
-{
-    u_char  hdr[WS_STREAM_WS_MAX_HDR];
-    size_t  hlen;
-
-    if (v->closing) {
-        return NGX_OK;
-    }
-
-    if (ctl && (size_t) (v->out_last - v->out_pos) > NGX_WS_STREAM_CTL_MAX) {
-        /* a client that sends pings but does not read */
-        ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_POLICY,
-                                     "too many unread replies");
-        return NGX_DONE;
-    }
-
-    hlen = ws_stream_ws_header(hdr, opcode, len);
-
-    v->messages++;
-
-    if (v->slot) {
-        v->slot->c.sent_messages++;
-    }
-
-    if (ngx_ws_stream_queue_raw(v, hdr, hlen) != NGX_OK
-        || ngx_ws_stream_queue_raw(v, data, len) != NGX_OK)
-    {
-        ngx_ws_stream_finalize(v);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v, const u_char *data,
-    size_t len)
-{
-    u_char  *p;
-    size_t   used, size;
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    used = v->out_last - v->out_pos;
-
-    if (v->out && v->out_pos != v->out) {
-        ngx_memmove(v->out, v->out_pos, used);
-        v->out_pos = v->out;
-        v->out_last = v->out + used;
-    }
-
-    if (used + len > v->out_size) {
-        size = ngx_max(v->out_size * 2, 4096);
-
-        while (size < used + len) {
-            size *= 2;
-        }
-
-        p = ngx_alloc(size, v->connection->log);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (used) {
-            ngx_memcpy(p, v->out_pos, used);
-        }
-
-        if (v->out) {
-            ngx_free(v->out);
-        }
-
-        v->out = p;
-        v->out_size = size;
-        v->out_pos = p;
-        v->out_last = p + used;
-    }
-
-    v->out_last = ngx_cpymem(v->out_last, data, len);
-
-    return NGX_OK;
 }

@@ -331,6 +331,10 @@ ngx_ws_stream_queue_conf_locked(ngx_ws_stream_viewer_t *v,
 void
 ngx_ws_stream_leave_ring(ngx_ws_stream_viewer_t *v)
 {
+    if (ngx_ws_stream_keep_rest(v) != NGX_OK) {
+        ngx_ws_stream_finalize(v);
+    }
+
     if (v->attached) {
         v->attached = 0;
         ngx_ws_stream_detach(v->zone, v->stream);

@@ -147,11 +147,17 @@ struct ngx_ws_stream_viewer_s {
     ngx_pool_t                  *gpool;         /* of a group joined by a
                                                    switch, else NULL */
 
-    /* whole frames, and the rest of a ring frame the socket took part of */
+    /*
+     * What is queued and unsent: with out, the viewer's own buffer (whole
+     * control frames, and what had to be copied); with out NULL and
+     * out_pos < out_last, the rest of a ring frame the socket took part
+     * of, still in the ring, in the record at ring position rest_at
+     */
     u_char                      *out;
     size_t                       out_size;
     u_char                      *out_pos;
     u_char                      *out_last;
+    uint64_t                     rest_at;
 
     ws_stream_ws_parser_t       *parser;        /* only while a frame or
                                                    message is incomplete
@@ -160,7 +166,23 @@ struct ngx_ws_stream_viewer_s {
     ngx_queue_t                  batched;       /* in conf->batch's due
                                                    viewers (coalescing) */
 
-    ngx_uint_t                   skips;
+    uint32_t                     skips;
+
+    unsigned                     joined:1;
+    unsigned                     has_sync:1;
+    unsigned                     channel:1;     /* switched: the next join
+                                                   says "channel" */
+    unsigned                     attached:1;
+    unsigned                     need_key:1;
+    unsigned                     ping_sent:1;
+    unsigned                     closing:1;     /* close frame queued */
+    unsigned                     lingering:1;
+    unsigned                     closed:1;
+    unsigned                     in_batch:1;
+    unsigned                     blocked:1;     /* the socket was full */
+    unsigned                     reset_timedout:1;  /* the location's
+                                                   reset_timedout_connection */
+
     uint64_t                     sent;
 
     /* statistics: slot NULL when the zone had no room */
@@ -183,21 +205,6 @@ struct ngx_ws_stream_viewer_s {
     double                       latency;       /* newest report's */
     double                       sync;          /* ... and its offset from
                                                    the shared target */
-
-    unsigned                     joined:1;
-    unsigned                     has_sync:1;
-    unsigned                     channel:1;     /* switched: the next join
-                                                   says "channel" */
-    unsigned                     attached:1;
-    unsigned                     need_key:1;
-    unsigned                     ping_sent:1;
-    unsigned                     closing:1;     /* close frame queued */
-    unsigned                     lingering:1;
-    unsigned                     closed:1;
-    unsigned                     in_batch:1;
-    unsigned                     blocked:1;     /* the socket was full */
-    unsigned                     reset_timedout:1;  /* the location's
-                                                   reset_timedout_connection */
 };
 
 
@@ -304,10 +311,16 @@ void ngx_ws_stream_write_handler(ngx_ws_stream_viewer_t *v,
 void ngx_ws_stream_send(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_lag_reset(ngx_ws_stream_viewer_t *v);
+
+/* ngx_ws_stream_queue.c */
 ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
     const u_char *data, size_t len, ngx_uint_t ctl);
 ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,
     const u_char *data, size_t len);
+ngx_int_t ngx_ws_stream_keep_rest(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_rest_watch(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_torn(ngx_ws_stream_viewer_t *v);
+ngx_uint_t ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v);
 
 /* ngx_ws_stream_batch.c */
 void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
