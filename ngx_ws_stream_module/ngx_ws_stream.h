@@ -122,6 +122,7 @@ typedef struct {
     ngx_atomic_t             viewer_id;     /* the last one given */
     ngx_uint_t               nstreams;
     ngx_ws_stream_entry_t   *streams;
+    ngx_ws_stream_text_t    *texts[NGX_WS_STREAM_TEXT_BUCKETS];
 } ngx_ws_stream_sh_t;
 
 
@@ -280,6 +281,19 @@ void ngx_ws_stream_group_align(ngx_ws_stream_zone_t *zone, ngx_uint_t i,
     ngx_log_t *log);
 ngx_int_t ngx_ws_stream_add_header(ngx_http_request_t *r, const char *key,
     ngx_str_t *value);
+
+/* ngx_ws_stream_text.c */
+ngx_ws_stream_text_t *ngx_ws_stream_text_get_locked(
+    ngx_ws_stream_zone_t *zone, u_char *data, size_t len);
+void ngx_ws_stream_text_put_locked(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_text_t *t);
+void ngx_ws_stream_rec_free_locked(ngx_ws_stream_zone_t *zone,
+    ngx_ws_stream_vrec_t *rec);
+void ngx_ws_stream_rec_copy_locked(ngx_ws_stream_listed_t *l,
+    ngx_ws_stream_vrec_t *rec);
+void ngx_ws_stream_rec_addr(ngx_ws_stream_vrec_t *rec, struct sockaddr *sa);
+size_t ngx_ws_stream_rec_addr_text(ngx_ws_stream_vrec_t *rec, u_char *text,
+    size_t len);
 
 /* ngx_ws_stream_stats.c */
 ngx_ws_stream_slot_t *ngx_ws_stream_slot_locked(ngx_ws_stream_zone_t *zone,

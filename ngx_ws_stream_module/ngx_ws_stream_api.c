@@ -22,7 +22,7 @@ typedef struct {
     ngx_uint_t                 offset;
     ngx_uint_t                 limit;
     ngx_uint_t                 n;
-    ngx_ws_stream_vrec_t      *recs;
+    ngx_ws_stream_listed_t    *recs;
 } ngx_ws_stream_page_t;
 
 
@@ -270,7 +270,7 @@ ngx_ws_stream_api_viewers(ngx_http_request_t *r, ngx_ws_stream_zone_t *zone,
     }
 
     page.recs = ngx_palloc(r->pool,
-                           page.limit * sizeof(ngx_ws_stream_vrec_t));
+                           page.limit * sizeof(ngx_ws_stream_listed_t));
     if (page.recs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -294,8 +294,9 @@ ngx_ws_stream_api_viewers(ngx_http_request_t *r, ngx_ws_stream_zone_t *zone,
              q = ngx_queue_next(q), k++)
         {
             if (k >= page.offset) {
-                page.recs[page.n++] = *ngx_queue_data(q, ngx_ws_stream_vrec_t,
-                                                      queue);
+                ngx_ws_stream_rec_copy_locked(&page.recs[page.n++],
+                                  ngx_queue_data(q, ngx_ws_stream_vrec_t,
+                                                 queue));
             }
         }
     }

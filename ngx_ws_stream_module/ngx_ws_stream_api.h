@@ -83,7 +83,7 @@ void ngx_ws_stream_json_server(ws_stream_out_t *o, ngx_ws_stream_zone_t *zone,
     ngx_array_t *snaps);
 void ngx_ws_stream_json_stream(ws_stream_out_t *o, ngx_ws_stream_snap_t *s,
     uint64_t now);
-void ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_vrec_t *v,
+void ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_listed_t *l,
     uint64_t now);
 
 /* ngx_ws_stream_metrics.c */

@@ -291,22 +291,28 @@ ngx_ws_stream_json_agg(ws_stream_out_t *o, const char *key,
 
 
 void
-ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_vrec_t *v,
+ngx_ws_stream_json_viewer(ws_stream_out_t *o, ngx_ws_stream_listed_t *l,
     uint64_t now)
 {
+    u_char                 addr[NGX_SOCKADDR_STRLEN];
+    ngx_ws_stream_vrec_t  *v;
+
+    v = &l->rec;
+
     ws_stream_json_open(o, NULL, 0);
     ws_stream_json_uint(o, "id", v->id);
-    ws_stream_json_str(o, "address", v->addr, v->addr_len);
+    ws_stream_json_str(o, "address", addr,
+                       ngx_ws_stream_rec_addr_text(v, addr, sizeof(addr)));
     ws_stream_json_uint(o, "port", v->port);
 
-    if (v->xff_len) {
-        ws_stream_json_str(o, "forwarded_for", v->xff, v->xff_len);
+    if (l->xff_len) {
+        ws_stream_json_str(o, "forwarded_for", l->xff, l->xff_len);
 
     } else {
         ws_stream_json_null(o, "forwarded_for");
     }
 
-    ws_stream_json_str(o, "user_agent", v->ua, v->ua_len);
+    ws_stream_json_str(o, "user_agent", l->ua, l->ua_len);
     ws_stream_json_int(o, "worker_pid", v->pid);
     ws_stream_json_cstr(o, "protocol", v->tls ? "wss" : "ws");
     ws_stream_json_uint(o, "since_unix_ms", v->since);

@@ -17,10 +17,10 @@
 #include "ngx_ws_stream_viewer.h"
 
 
-/* a listed viewer's record is one 512-byte slab chunk: a field more that
- * made it 513 would double it (the build stops here) */
+/* a listed viewer's record is one 256-byte slab chunk: a field more that
+ * made it 257 would double it (the build stops here) */
 typedef char ngx_ws_stream_vrec_fits_t
-    [sizeof(ngx_ws_stream_vrec_t) <= 512 ? 1 : -1];
+    [sizeof(ngx_ws_stream_vrec_t) <= 256 ? 1 : -1];
 
 
 /* how long bytes take to leave at a rate in bits/s (0: not measured) */
@@ -119,7 +119,7 @@ ngx_ws_stream_stats_reclaim(ngx_ws_stream_zone_t *zone,
         if (rec->proc == p) {
             ngx_queue_remove(q);
             e->stats.nvrecs--;
-            ngx_slab_free_locked(zone->shpool, rec);
+            ngx_ws_stream_rec_free_locked(zone, rec);
         }
     }
 }
@@ -430,19 +430,18 @@ ngx_ws_stream_stats_join(ngx_ws_stream_viewer_t *v, ngx_http_request_t *r)
         rec->since = ngx_ws_stream_now_ms();
         rec->report_at = 0;
 
-        rec->addr_len = ngx_min(c->addr_text.len, NGX_WS_STREAM_ADDR_LEN);
-        ngx_memcpy(rec->addr, c->addr_text.data, rec->addr_len);
+        ngx_ws_stream_rec_addr(rec, c->sockaddr);
 
         ua = r->headers_in.user_agent;
 
         if (ua) {
-            rec->ua_len = ngx_min(ua->value.len, NGX_WS_STREAM_UA_LEN - 1);
-            ngx_memcpy(rec->ua, ua->value.data, rec->ua_len);
+            rec->ua = ngx_ws_stream_text_get_locked(zone, ua->value.data,
+                          ngx_min(ua->value.len, NGX_WS_STREAM_UA_LEN - 1));
         }
 
         if (ngx_ws_stream_forwarded_for(v, r, &xff) == NGX_OK) {
-            rec->xff_len = ngx_min(xff.len, NGX_WS_STREAM_ADDR_LEN - 1);
-            ngx_memcpy(rec->xff, xff.data, rec->xff_len);
+            rec->xff = ngx_ws_stream_text_get_locked(zone, xff.data,
+                           ngx_min(xff.len, NGX_WS_STREAM_ADDR_LEN - 1));
         }
 
         rec->tls = (c->ssl != NULL);
@@ -533,7 +532,7 @@ ngx_ws_stream_stats_leave(ngx_ws_stream_viewer_t *v)
     if (v->rec) {
         ngx_queue_remove(&v->rec->queue);
         e->stats.nvrecs--;
-        ngx_slab_free_locked(zone->shpool, v->rec);
+        ngx_ws_stream_rec_free_locked(zone, v->rec);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

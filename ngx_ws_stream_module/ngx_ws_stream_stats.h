@@ -94,27 +94,56 @@ typedef struct {
 } ngx_ws_stream_pub_stats_t;
 
 
-/* one WebSocket viewer, in the zone: listed by the API */
+/*
+ * A User-Agent or X-Forwarded-For of listed viewers, in the zone once per
+ * distinct value (ngx_ws_stream_text.c)
+ */
+typedef struct ngx_ws_stream_text_s  ngx_ws_stream_text_t;
+
+struct ngx_ws_stream_text_s {
+    ngx_ws_stream_text_t    *next;          /* in its bucket */
+    uint32_t                 refs;          /* records that use it */
+    uint32_t                 hash;
+    uint16_t                 len;
+    u_char                   data[1];
+};
+
+#define NGX_WS_STREAM_TEXT_BUCKETS  256
+
+
+/*
+ * One WebSocket viewer, in the zone: listed by the API.  It fits a
+ * 256-byte slab chunk (the address in binary, the texts shared): most of
+ * a viewer's memory beyond the kernel's socket buffers.
+ */
 typedef struct {
     ngx_queue_t              queue;         /* in its stream's records */
     uint64_t                 id;
-    ngx_pid_t                pid;
-    ngx_uint_t               proc;
     uint64_t                 since;         /* wall clock ms */
-
-    u_char                   addr[NGX_WS_STREAM_ADDR_LEN];
-    u_char                   xff[NGX_WS_STREAM_ADDR_LEN];
-    u_char                   ua[NGX_WS_STREAM_UA_LEN];
-    uint8_t                  addr_len;
-    uint8_t                  xff_len;       /* 0: none */
-    uint8_t                  ua_len;
-    uint8_t                  tls;
+    ngx_pid_t                pid;
+    uint16_t                 proc;
     uint16_t                 port;          /* the client's */
 
+    u_char                   addr[16];      /* the client's, binary */
+    ngx_ws_stream_text_t    *ua;            /* NULL: none */
+    ngx_ws_stream_text_t    *xff;           /* NULL: none */
+    uint8_t                  family;        /* of addr */
+    uint8_t                  tls:1;
+    uint8_t                  delay_known:1;
+    uint8_t                  sync_known:1;
+    uint8_t                  rendition_auto:1;
+
+    /* a group viewer's rendition; index -1: a plain stream */
+    int8_t                   rendition;
+    char                     switch_reason[13];  /* of the newest */
+    uint32_t                 switches_up;
+    uint32_t                 switches_down;
+    uint32_t                 channels;      /* switches to another stream */
+
     /* written by the viewer's worker every second */
+    uint32_t                 skips;
     uint64_t                 sent_bytes;
     uint64_t                 sent_messages;
-    uint64_t                 skips;
     uint64_t                 rate_bps;      /* TCP delivery rate */
     uint64_t                 acked_bps;     /* acknowledged per second */
     uint64_t                 lag_bytes;
@@ -122,25 +151,15 @@ typedef struct {
     uint32_t                 rtt_us;
     uint32_t                 delay_us;      /* mean of the last second */
     uint32_t                 delay_max_us;
-    unsigned                 delay_known:1;
 
-    /* a group viewer's rendition; index -1: a plain stream */
-    int8_t                   rendition;
-    uint8_t                  rendition_auto;
-    uint32_t                 switches_up;
-    uint32_t                 switches_down;
-    char                     switch_reason[16];  /* of the newest */
-    uint32_t                 channels;      /* switches to another stream */
-
-    /* the newest client report; fields not sent are -1.  Times and
-     * rates in floats (7 digits), counts in doubles: the record stays
-     * within the slab's 512-byte size */
+    /* the newest client report; fields not sent are -1.  Counts in
+     * doubles, the rest in floats (7 digits) */
     uint64_t                 report_at;     /* wall clock ms, 0: none */
-    double                   bitrate;
-    double                   throughput;
     double                   dropped;
     double                   decoded;
     double                   stalls;
+    float                    bitrate;
+    float                    throughput;
     float                    latency;
     float                    buffer;
     float                    stall_ms;
@@ -150,9 +169,18 @@ typedef struct {
     float                    jitter;
     float                    clock_err;
     float                    sync;          /* latency - the shared target */
-    unsigned                 sync_known:1;
     char                     state[16];
 } ngx_ws_stream_vrec_t;
+
+
+/* a listed viewer as the API copies it out, with its texts */
+typedef struct {
+    ngx_ws_stream_vrec_t     rec;
+    size_t                   ua_len;
+    size_t                   xff_len;
+    u_char                   ua[NGX_WS_STREAM_UA_LEN];
+    u_char                   xff[NGX_WS_STREAM_ADDR_LEN];
+} ngx_ws_stream_listed_t;
 
 
 /* the statistics part of a stream entry */
