@@ -83,6 +83,33 @@ for (const workers of ['1', '2', 'auto']) {
       await waitUntil(async () => (await streamStats(env, name)).viewers.websocket === 0, { what: 'no viewers' });
       assert.equal((await viewersPage(env, name)).total, 0);
     });
+
+    it('a User-Agent many viewers share is listed for each, also after others with it leave', async () => {
+      // the zone keeps one copy per distinct value, counted by the records
+      // that use it: the last viewer of a value still lists it
+      const ua = (i) => (i % 2 ? 'shared-b/1.0' : 'shared-a/1.0');
+      const viewers = await connectMany(env, name, 5, ua);
+      const uaOf = async () => {
+        const page = await viewersPage(env, name);
+        return new Map(page.viewers.map((v) => [v.port, v.user_agent]));
+      };
+      await waitUntil(async () => (await uaOf()).size >= 5, { what: '5 viewers listed' });
+      let listed = await uaOf();
+      for (const [i, v] of viewers.entries()) assert.equal(listed.get(v.ws._socket.localPort), ua(i), `viewer ${i}`);
+
+      // leave: a-0, b-1, b-3; a-2 and a-4 stay
+      await Promise.all([0, 1, 3].map((i) => viewers[i].close()));
+      const late = await Viewer.connect(env.http('live', name), { wsOptions: { headers: { 'User-Agent': 'shared-b/1.0' } } });
+      await waitUntil(async () => (await streamStats(env, name)).viewers.websocket === 3,
+        { what: 'websocket viewers 3' });
+      listed = await uaOf();
+      assert.equal(listed.get(viewers[2].ws._socket.localPort), 'shared-a/1.0');
+      assert.equal(listed.get(viewers[4].ws._socket.localPort), 'shared-a/1.0');
+      assert.equal(listed.get(late.ws._socket.localPort), 'shared-b/1.0', 'a value all its viewers left is made again');
+      await Promise.all([viewers[2], viewers[4], late].map((v) => v.close()));
+      await waitUntil(async () => (await streamStats(env, name)).viewers.websocket === 0,
+        { what: 'no websocket viewers' });
+    });
   });
 }
 
