@@ -194,7 +194,14 @@ ngx_ws_stream_leave_pool(ngx_ws_stream_viewer_t *v)
     size = sizeof(ngx_ws_stream_conn_t) + c->socklen + local
            + c->addr_text.len;
 
-    kept = ngx_alloc(size, c->log);
+    if (size <= NGX_WS_STREAM_KEPT_SIZE) {
+        kept = ngx_ws_stream_mem_alloc(NGX_WS_STREAM_MEM_KEPT, c->log);
+
+    } else {
+        kept = ngx_alloc(size, c->log);
+        v->kept_heap = 1;
+    }
+
     if (kept == NULL) {
         return;
     }
@@ -279,6 +286,7 @@ ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
     struct linger          linger;
     ngx_connection_t      *c;
     ngx_http_request_t    *r;
+    ngx_uint_t             heap;
     ngx_ws_stream_conn_t  *kept;
 
     c = v->connection;
@@ -297,7 +305,7 @@ ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
         /* before the 101 was out; ngx_http_free_request() resets a timed
          * out connection itself (reset_timedout_connection) */
         v->cln->handler = NULL;
-        ngx_free(v);
+        ngx_ws_stream_mem_free(NGX_WS_STREAM_MEM_VIEWER, v);
         ngx_http_free_request(r, 0);
 
     } else {
@@ -315,7 +323,8 @@ ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
         }
 
         kept = v->kept;
-        ngx_free(v);
+        heap = v->kept_heap;
+        ngx_ws_stream_mem_free(NGX_WS_STREAM_MEM_VIEWER, v);
 
         if (kept) {
             /* the pool is gone: ngx_http_close_connection() without it */
@@ -324,7 +333,14 @@ ngx_ws_stream_close(ngx_ws_stream_viewer_t *v)
 #endif
             c->destroyed = 1;
             ngx_close_connection(c);
-            ngx_free(kept);
+
+            if (heap) {
+                ngx_free(kept);
+
+            } else {
+                ngx_ws_stream_mem_free(NGX_WS_STREAM_MEM_KEPT, kept);
+            }
+
             return;
         }
     }
@@ -386,7 +402,7 @@ ngx_ws_stream_viewer_abort(void *data)
     ngx_ws_stream_viewer_t *v = data;
 
     ngx_ws_stream_viewer_cleanup(v);
-    ngx_free(v);
+    ngx_ws_stream_mem_free(NGX_WS_STREAM_MEM_VIEWER, v);
 }
 
 
@@ -398,7 +414,7 @@ ngx_ws_stream_viewer_free(void *data)
     ngx_ws_stream_viewer_t *v = data;
 
     ngx_ws_stream_channel_cleanup(v);
-    ngx_free(v);
+    ngx_ws_stream_mem_free(NGX_WS_STREAM_MEM_VIEWER, v);
 }
 
 

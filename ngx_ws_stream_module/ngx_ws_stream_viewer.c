@@ -64,10 +64,12 @@ ngx_ws_stream_viewer_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    v = ngx_calloc(sizeof(ngx_ws_stream_viewer_t), c->log);
+    v = ngx_ws_stream_mem_alloc(NGX_WS_STREAM_MEM_VIEWER, c->log);
     if (v == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_memzero(v, sizeof(ngx_ws_stream_viewer_t));
 
     /* until the viewer has joined, an error frees what it holds */
     cln->handler = ngx_ws_stream_viewer_free;

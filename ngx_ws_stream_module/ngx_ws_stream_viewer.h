@@ -128,6 +128,15 @@ typedef struct {
 } ngx_ws_stream_conn_t;
 
 
+#define NGX_WS_STREAM_MEM_VIEWER    0
+#define NGX_WS_STREAM_MEM_KEPT      1
+
+/* a kept connection this large or smaller is in a block (IPv4, also with
+ * the local address of a wildcard listen; IPv6 without), larger ones are
+ * on the heap */
+#define NGX_WS_STREAM_KEPT_SIZE     176
+
+
 struct ngx_ws_stream_viewer_s {
     ngx_http_request_t          *request;       /* until the 101 is out */
     ngx_ws_stream_conn_t        *kept;          /* after: the connection's
@@ -182,6 +191,7 @@ struct ngx_ws_stream_viewer_s {
     unsigned                     blocked:1;     /* the socket was full */
     unsigned                     reset_timedout:1;  /* the location's
                                                    reset_timedout_connection */
+    unsigned                     kept_heap:1;   /* kept is not in a block */
 
     uint64_t                     sent;
 
@@ -311,6 +321,10 @@ void ngx_ws_stream_write_handler(ngx_ws_stream_viewer_t *v,
 void ngx_ws_stream_send(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_lag_reset(ngx_ws_stream_viewer_t *v);
+
+/* ngx_ws_stream_mem.c: NGX_WS_STREAM_MEM_VIEWER, NGX_WS_STREAM_MEM_KEPT */
+void *ngx_ws_stream_mem_alloc(ngx_uint_t kind, ngx_log_t *log);
+void ngx_ws_stream_mem_free(ngx_uint_t kind, void *p);
 
 /* ngx_ws_stream_queue.c */
 ngx_int_t ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
