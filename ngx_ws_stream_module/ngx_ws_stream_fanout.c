@@ -171,7 +171,7 @@ ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
                 goto again;
             }
 
-            v->out_pos += n;
+            ngx_ws_stream_out_sent(v, n);
             v->sent += n;
             ngx_ws_stream_stats_sent(v, n, 0, 0);
 
@@ -321,13 +321,16 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
             /* the rest stays in the ring, checked as it is sent */
             v->out_pos = bufs[k].start + left;
             v->out_last = v->out_pos + rest;
-            v->rest_at = out->pos[k];
+            v->rest.at = out->pos[k];
 
         } else if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
                    != NGX_OK
                    || !ws_stream_ring_intact(ring, out->start))
         {
             return NGX_ERROR;
+
+        } else {
+            v->rest.media = v->out_last - v->out_pos;
         }
 
         v->cur = out->after[k];

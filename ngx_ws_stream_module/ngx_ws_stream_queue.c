@@ -34,7 +34,7 @@ ngx_ws_stream_queue(ngx_ws_stream_viewer_t *v, unsigned opcode,
         return NGX_OK;
     }
 
-    if (ctl && (size_t) (v->out_last - v->out_pos) > NGX_WS_STREAM_CTL_MAX) {
+    if (ctl && ngx_ws_stream_replies(v) > NGX_WS_STREAM_CTL_MAX) {
         /* a client that sends pings but does not read */
         ngx_ws_stream_protocol_close(v, WS_STREAM_CLOSE_POLICY,
                                      "too many unread replies");
@@ -114,7 +114,7 @@ ngx_ws_stream_rest_watch(ngx_ws_stream_viewer_t *v)
 
     ring = &v->zone->sh->streams[v->stream].ring;
 
-    if (ws_stream_ring_head(ring) - v->rest_at
+    if (ws_stream_ring_head(ring) - v->rest.at
         <= ring->size / 2 - ring->margin)
     {
         return;
@@ -164,6 +164,11 @@ ngx_ws_stream_own(ngx_ws_stream_viewer_t *v, size_t len)
             return NGX_ERROR;
         }
 
+        if (v->out == NULL) {
+            /* what was left in the ring is media, not replies */
+            v->rest.media = used;
+        }
+
         if (v->out) {
             ngx_free(v->out);
         }
@@ -175,6 +180,36 @@ ngx_ws_stream_own(ngx_ws_stream_viewer_t *v, size_t len)
     }
 
     return NGX_OK;
+}
+
+
+/* the control bytes queued and unsent (a frame's rest is not counted) */
+
+size_t
+ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v)
+{
+    size_t  used;
+
+    if (v->out == NULL) {
+        return 0;
+    }
+
+    used = v->out_last - v->out_pos;
+
+    return (used > v->rest.media) ? used - v->rest.media : 0;
+}
+
+
+/* n bytes of the viewer's own buffer were sent */
+
+void
+ngx_ws_stream_out_sent(ngx_ws_stream_viewer_t *v, size_t n)
+{
+    v->out_pos += n;
+
+    if (v->out) {
+        v->rest.media = (v->rest.media > n) ? v->rest.media - n : 0;
+    }
 }
 
 
@@ -193,12 +228,12 @@ ngx_ws_stream_torn(ngx_ws_stream_viewer_t *v)
 }
 
 
-/* the bytes from out_pos on are still the record's at rest_at */
+/* the bytes from out_pos on are still the record's at rest.at */
 
 ngx_uint_t
 ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v)
 {
     return v->out || v->out_pos == v->out_last
            || ws_stream_ring_intact(&v->zone->sh->streams[v->stream].ring,
-                                    v->rest_at);
+                                    v->rest.at);
 }

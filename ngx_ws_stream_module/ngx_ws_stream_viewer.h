@@ -158,15 +158,19 @@ struct ngx_ws_stream_viewer_s {
 
     /*
      * What is queued and unsent: with out, the viewer's own buffer (whole
-     * control frames, and what had to be copied); with out NULL and
-     * out_pos < out_last, the rest of a ring frame the socket took part
-     * of, still in the ring, in the record at ring position rest_at
+     * control frames, and what had to be copied), the first rest.media
+     * bytes of it the rest of a ring frame; with out NULL and out_pos <
+     * out_last, the rest of a ring frame the socket took part of, still
+     * in the ring, in the record at ring position rest.at
      */
     u_char                      *out;
     size_t                       out_size;
     u_char                      *out_pos;
     u_char                      *out_last;
-    uint64_t                     rest_at;
+    union {
+        uint64_t                 at;
+        uint64_t                 media;
+    } rest;
 
     ws_stream_ws_parser_t       *parser;        /* only while a frame or
                                                    message is incomplete
@@ -335,6 +339,8 @@ ngx_int_t ngx_ws_stream_keep_rest(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_rest_watch(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_torn(ngx_ws_stream_viewer_t *v);
 ngx_uint_t ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v);
+size_t ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v);
+void ngx_ws_stream_out_sent(ngx_ws_stream_viewer_t *v, size_t n);
 
 /* ngx_ws_stream_batch.c */
 void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
