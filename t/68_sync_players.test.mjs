@@ -38,6 +38,7 @@ import { PLAYER_ROOT, checkBrowser, launchBrowser, closeAllBrowsers, openPage, p
 const TOLERANCE = 2;        // frames, p95 of the difference between the two players
 const SETTLE = 10000;       // ms played before a comparison (start-up and recovery are not judged)
 const WINDOW = 10000;       // ms compared
+const WINDOWS = 3;          // windows measured at most, while a player stalls in one
 const HOLD = 1500;          // ms one player's messages are held back
 // the bench's 360p fixture (bench/fixtures.sh; make integration builds it), made here if missing
 const FIXTURE = path.join(REPO, 'build', 'bench', 'fixture-360p.flv');
@@ -204,8 +205,19 @@ describe('68 sync: two players of one stream show the same frame', () => {
     await pageWait(page, () => window.__sync.players.length === 2 && window.__sync.players.every((p) => p.frames.length > 30), null,
       { timeout: 30000, what: 'both players presenting frames' });
     await sleep(SETTLE);
-    const r = await compareWindow(await page.evaluate(() => performance.now()));
-    report(t, 'playing', r);
+    // a player that stalls (two shared cores, a loaded CI machine) raises
+    // its own latency target a step above the shared one: the window
+    // measured the stall, not the sync, and is measured again, at most
+    // WINDOWS times; every window is reported
+    let r = null;
+    for (let w = 1; w <= WINDOWS; w++) {
+      const stalls = (await page.evaluate(() => window.__sync.dump(performance.now()))).map((p) => p.stalls);
+      r = await compareWindow(await page.evaluate(() => performance.now()));
+      report(t, `playing (window ${w})`, r);
+      const stalled = r.d.filter((p, k) => p.stalls !== stalls[k]).map((p) => p.k);
+      if (!stalled.length) break;
+      t.diagnostic(`playing (window ${w}): player(s) ${stalled} stalled in the window`);
+    }
     check(r, 'playing');
     assert.deepEqual(problems, [], 'console errors / page errors');
   });
