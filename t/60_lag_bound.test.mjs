@@ -62,15 +62,25 @@ describe('60 lag bound: a viewer on a slow link', () => {
 
   it('without the bound the viewer falls behind, and the statistics show its lag', async (t) => {
     const run = runViewer(net, `ws://${net.hostIp}:${env.ports.http}/unbounded/live/${name}`);
-    await sleep((SECONDS - 4) * 1000);
-    const page = await api(env, `/api/streams/live/${name}/viewers`);
-    const v = page.json.viewers.find((x) => x.address === net.nsIp);
+    await sleep((SECONDS - 6) * 1000);
+    // the send rate is the kernel's delivery rate sample of that second,
+    // which a burst through tbf can lift past the link once: the median
+    // of three seconds
+    const rates = [];
+    let v = null;
+    for (let i = 0; i < 3; i++) {
+      if (i) await sleep(1000);
+      const page = await api(env, `/api/streams/live/${name}/viewers`);
+      v = page.json.viewers.find((x) => x.address === net.nsIp) || v;
+      if (v) rates.push(v.send_rate_bps);
+    }
     const r = await run;
     t.diagnostic(`unbounded: ${JSON.stringify(r)}; stats lag ${v && v.lag_ms} ms, ${v && v.lag_bytes} bytes`);
     assert.equal(r.skips.length, 0);
     assert.ok(r.behindEnd > 8000, `only ${r.behindEnd} ms behind without the bound`);
     assert.ok(v, 'the slow viewer is listed');
     assert.ok(v.lag_ms > 5000 && v.lag_bytes > 500000, `stats: lag ${v.lag_ms} ms, ${v.lag_bytes} bytes`);
-    assert.ok(v.send_rate_bps < 1000000, `send rate ${v.send_rate_bps} bps on a 500 kbit/s link`);
+    const rate = rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+    assert.ok(rate < 1000000, `send rate ${rate} bps (median of ${rates}) on a 500 kbit/s link`);
   });
 });
