@@ -126,7 +126,6 @@ ngx_ws_stream_send_replies(ngx_ws_stream_viewer_t *v)
 static void
 ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
 {
-    ssize_t                 n;
     ngx_int_t               rc;
     ngx_connection_t       *c;
     ngx_ws_stream_entry_t  *e;
@@ -153,39 +152,15 @@ ngx_ws_stream_send_out(ngx_ws_stream_viewer_t *v, ngx_uint_t ring)
 
     for ( ;; ) {
 
-        if (v->out_pos < v->out_last) {
-            n = c->send(c, v->out_pos, v->out_last - v->out_pos);
+        rc = ngx_ws_stream_send_queued(v);
 
-            if (n == NGX_ERROR) {
-                ngx_ws_stream_finalize(v);
-                return;
-            }
+        if (rc == NGX_ERROR) {
+            ngx_ws_stream_finalize(v);
+            return;
+        }
 
-            if (!ngx_ws_stream_rest_intact(v)) {
-                ngx_ws_stream_torn(v);
-                ngx_ws_stream_finalize(v);
-                return;
-            }
-
-            if (n == NGX_AGAIN) {
-                goto again;
-            }
-
-            ngx_ws_stream_out_sent(v, n);
-            v->sent += n;
-            ngx_ws_stream_stats_sent(v, n, 0, 0);
-
-            if (v->out_pos < v->out_last) {
-                goto again;
-            }
-
-            /* sent: the buffer is made again for the next reply (a few
-             * a second for a player, none for most viewers) */
-            ngx_free(v->out);
-            v->out = NULL;
-            v->out_size = 0;
-            v->out_pos = NULL;
-            v->out_last = NULL;
+        if (rc == NGX_AGAIN) {
+            goto again;
         }
 
         if (v->closing) {
@@ -317,21 +292,11 @@ ngx_ws_stream_send_ring(ngx_ws_stream_viewer_t *v)
 
         rest = out->recs[k].len - left;
 
-        if (v->out == NULL) {
-            /* the rest stays in the ring, checked as it is sent */
-            v->out_pos = bufs[k].start + left;
-            v->out_last = v->out_pos + rest;
-            v->rest.at = out->pos[k];
-
-        } else if (ngx_ws_stream_queue_raw(v, bufs[k].start + left, rest)
-                   != NGX_OK
-                   || !ws_stream_ring_intact(ring, out->start))
-        {
-            return NGX_ERROR;
-
-        } else {
-            v->rest.media = v->out_last - v->out_pos;
-        }
+        /* the rest stays in the ring, checked as it is sent (the
+         * viewer's own buffer was sent and freed before the ring) */
+        v->out_pos = bufs[k].start + left;
+        v->out_last = v->out_pos + rest;
+        v->rest.at = out->pos[k];
 
         v->cur = out->after[k];
         k++;

@@ -19,6 +19,8 @@
 
 
 static ngx_int_t ngx_ws_stream_own(ngx_ws_stream_viewer_t *v, size_t len);
+static ngx_uint_t ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v);
+static size_t ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v);
 
 
 /* a whole frame into the viewer's own buffer */
@@ -185,7 +187,7 @@ ngx_ws_stream_own(ngx_ws_stream_viewer_t *v, size_t len)
 
 /* the control bytes queued and unsent (a frame's rest is not counted) */
 
-size_t
+static size_t
 ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v)
 {
     size_t  used;
@@ -200,16 +202,60 @@ ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v)
 }
 
 
-/* n bytes of the viewer's own buffer were sent */
+/*
+ * Sends what is queued: NGX_OK (all of it, or nothing was; the buffer is
+ * freed), NGX_AGAIN (the socket is full), NGX_ERROR (also when a rest in
+ * the ring was overwritten while it was sent).
+ */
 
-void
-ngx_ws_stream_out_sent(ngx_ws_stream_viewer_t *v, size_t n)
+ngx_int_t
+ngx_ws_stream_send_queued(ngx_ws_stream_viewer_t *v)
 {
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    if (v->out_pos == v->out_last) {
+        return NGX_OK;
+    }
+
+    c = v->connection;
+
+    n = c->send(c, v->out_pos, v->out_last - v->out_pos);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_ws_stream_rest_intact(v)) {
+        ngx_ws_stream_torn(v);
+        return NGX_ERROR;
+    }
+
+    if (n == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
     v->out_pos += n;
+    v->sent += n;
+    ngx_ws_stream_stats_sent(v, n, 0, 0);
 
     if (v->out) {
-        v->rest.media = (v->rest.media > n) ? v->rest.media - n : 0;
+        v->rest.media = (v->rest.media > (size_t) n) ? v->rest.media - n : 0;
     }
+
+    if (v->out_pos < v->out_last) {
+        return NGX_AGAIN;
+    }
+
+    /* sent: the buffer is made again for the next reply (a few a second
+     * for a player, none for most viewers) */
+    ngx_free(v->out);
+    v->out = NULL;
+    v->out_size = 0;
+    v->out_pos = NULL;
+    v->out_last = NULL;
+
+    return NGX_OK;
 }
 
 
@@ -230,7 +276,7 @@ ngx_ws_stream_torn(ngx_ws_stream_viewer_t *v)
 
 /* the bytes from out_pos on are still the record's at rest.at */
 
-ngx_uint_t
+static ngx_uint_t
 ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v)
 {
     return v->out || v->out_pos == v->out_last

@@ -337,10 +337,8 @@ ngx_int_t ngx_ws_stream_queue_raw(ngx_ws_stream_viewer_t *v,
     const u_char *data, size_t len);
 ngx_int_t ngx_ws_stream_keep_rest(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_rest_watch(ngx_ws_stream_viewer_t *v);
+ngx_int_t ngx_ws_stream_send_queued(ngx_ws_stream_viewer_t *v);
 void ngx_ws_stream_torn(ngx_ws_stream_viewer_t *v);
-ngx_uint_t ngx_ws_stream_rest_intact(ngx_ws_stream_viewer_t *v);
-size_t ngx_ws_stream_replies(ngx_ws_stream_viewer_t *v);
-void ngx_ws_stream_out_sent(ngx_ws_stream_viewer_t *v, size_t n);
 
 /* ngx_ws_stream_batch.c */
 void ngx_ws_stream_send_lazy(ngx_ws_stream_viewer_t *v);
