@@ -26,7 +26,15 @@
 //        [--no-sync] [--sync-seconds 60] [--sync-players 2,10]
 //        [--sync-player-commit REV]
 //        [--no-profile] [--profile-viewers 1000,5000]
-//        [--only runs,hls,g2g,stats,abr,sync,profile]
+//        [--floor-pairs 3] [--floor-pairs-viewers 1000]
+//        [--floor-pairs-size 720p] [--floor-pairs-system ours-1w]
+//        [--only runs,pairs,hls,g2g,stats,abr,sync,profile]
+//
+// The pairs section: --floor-pairs rounds of --floor-pairs-system and
+// floor, one after the other, in turns (ours first in odd rounds, the floor
+// first in even ones), and the median of the rounds' ratios: on two shared
+// cores one 15 s window of each, minutes apart, mostly measures how busy
+// the machine was. Not with --quick.
 //
 // ours-1w-cN: ws_stream_coalesce N ms, 720p only, in the scenarios whose
 // viewer count is in --coalesce-viewers. The profile section
@@ -112,6 +120,10 @@ const opts = {
   profileViewers: list(arg('profile-viewers', '1000,5000')).map(Number),
   hlsViewers: list(arg('hls-viewers', QUICK ? '20' : '1000')).map(Number),
   runs: section('runs'),
+  floorPairs: !QUICK && section('pairs') ? Number(arg('floor-pairs', 3)) : 0,
+  floorPairsViewers: Number(arg('floor-pairs-viewers', 1000)),
+  floorPairsSize: arg('floor-pairs-size', '720p'),
+  floorPairsSystem: arg('floor-pairs-system', 'ours-1w'),
   hls: !flag('no-hls') && section('hls'),
   g2g: !flag('no-g2g') && !QUICK && section('g2g'),
   stats: !flag('no-stats') && section('stats'),
@@ -172,11 +184,11 @@ const SYSTEMS = {
   'floor-gather': { label: FLOOR_LABELS.gather, mode: 'ws', floor: true,
     start: (size) => startFloor({ mode: 'gather', fixture: fixture(size) }) },
 };
-for (const s of [...opts.systems, ...opts.bigSystems])
+for (const s of [...opts.systems, ...opts.bigSystems, opts.floorPairsSystem])
   if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS)}`);
 for (const s of only ?? [])
-  if (!['runs', 'hls', 'g2g', 'stats', 'abr', 'sync', 'profile'].includes(s))
-    throw new Error(`unknown section ${s} in --only; known: runs, hls, g2g, stats, abr, sync, profile`);
+  if (!['runs', 'pairs', 'hls', 'g2g', 'stats', 'abr', 'sync', 'profile'].includes(s))
+    throw new Error(`unknown section ${s} in --only; known: runs, pairs, hls, g2g, stats, abr, sync, profile`);
 if (only && opts.updateDocs)
   throw new Error('--update-docs rewrites every result in docs/performance.md: not with --only');
 
@@ -225,6 +237,28 @@ async function scenario(key, size, n) {
     if (sys.floor && r) r.floor = summary;
   }
   return r;
+}
+
+// The pairs section: rounds of ours and the floor in turns (see the top)
+async function floorPairs() {
+  const key = opts.floorPairsSystem, size = opts.floorPairsSize;
+  const n = opts.floorPairsViewers;
+  const rounds = [];
+  for (let i = 0; i < opts.floorPairs; i++) {
+    const order = i % 2 ? ['floor', key] : [key, 'floor'];
+    const got = {};
+    for (const k of order) {
+      process.stderr.write(`bench: pair ${i + 1}/${opts.floorPairs}: ${size} ${n} viewers ${k} ...\n`);
+      try {
+        got[k] = await scenario(k, size, n);
+      } catch (e) {
+        got[k] = { system: k, failed_run: e.message.split('\n')[0] };
+        process.stderr.write(`bench: ${k} failed: ${e.message}\n`);
+      }
+    }
+    rounds.push({ first: order[0], ours: got[key], floor: got.floor });
+  }
+  return { system: key, label: SYSTEMS[key].label, size, viewers: n, rounds };
 }
 
 // bench/hls-ll.mjs in its own process (its timings stay clear of the
@@ -326,7 +360,7 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), opts, runs: [], hls: [], llhls: [],
-    g2g: null, stats: null, abr: null, sync: null, profile: null };
+    g2g: null, stats: null, abr: null, sync: null, profile: null, pairs: null };
   console.log(renderMachine(results.machine, opts));
   // the scenarios, then --big-viewers of --big-systems at --big-size only
   const plan = (opts.runs ? opts.sizes : []).flatMap((size) => [
@@ -353,6 +387,10 @@ async function main() {
       console.log(renderMarkdown({ ...results, runs: rows, hls: [], llhls: [],
         g2g: null }, { only: 'runs' }));
     }
+  }
+  if (opts.floorPairs > 0) {
+    results.pairs = await floorPairs();
+    console.log(renderMarkdown(results, { only: 'pairs' }));
   }
   if (opts.hls) {
     for (const size of opts.sizes) {

@@ -94,6 +94,53 @@ function floorRows(runs) {
 const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s',
   'server CPU / client CPU', 'delay p99 ms'];
 
+// The pairs section: each round's ours / floor, and the median ratios.
+// Fan-out is ours from its ingest stamp (the load client's "fan-out" p99)
+// against the floor's delay p99: neither has a publisher or RTMP in it.
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+function pairFigures(o, f) {
+  const rel = (r) => r.server_cpu_ms / r.load_cpu_ms;
+  return {
+    cpu: [o.cpu_ms_per_viewer_s, f.cpu_ms_per_viewer_s, 3],
+    rel: [rel(o), rel(f), 3],
+    p99: [o.sei_delay_us?.p99 / 1000, f.sei_delay_us?.p99 / 1000, 1],
+    fan: [o.ingest_delay_ms?.p99, f.sei_delay_us?.p99 / 1000, 1],
+  };
+}
+
+function renderPairs(p) {
+  const cell = ([a, b, d]) => (Number.isFinite(a) && Number.isFinite(b) && b > 0
+    ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
+  const keys = ['cpu', 'rel', 'p99', 'fan'];
+  const ratios = Object.fromEntries(keys.map((k) => [k, []]));
+  const rows = p.rounds.map((r, i) => {
+    const bad = [r.ours, r.floor].filter((x) => !x || x.failed_run);
+    if (bad.length)
+      return [`${i + 1}`, r.first, `run failed: ${bad.map((x) => x?.failed_run).join('; ').slice(0, 80)}`,
+        '', '', '', ''];
+    const fig = pairFigures(r.ours, r.floor);
+    for (const k of keys) ratios[k].push(fig[k][0] / fig[k][1]);
+    const behind = [['ours', r.ours], ['floor', r.floor]]
+      .filter(([, x]) => x.frames_lost > 0 || x.skips > 0 || x.connected < x.asked)
+      .map(([k, x]) => `${k}: ${x.connected}/${x.asked} connected, ${x.frames_lost} frames lost, ${x.skips} skips`);
+    return [`${i + 1}`, r.first, ...keys.map((k) => cell(fig[k])), behind.join('; ') || '-'];
+  });
+  const med = keys.map((k) => `${num(median(ratios[k]), 2)}x`);
+  return [`### ${p.label} against the floor, ${p.size}, ${p.viewers} viewers, in alternating pairs\n`,
+    'Each round runs both, one right after the other; the first of a round alternates. '
+      + 'Ratios are ours / floor. Fan-out: ours from its ingest stamp against the floor\'s delay '
+      + '(the floor stamps a frame as it builds it: no publisher socket and no RTMP ingest).\n',
+    table(['round', 'first', 'server CPU ms per viewer-s', 'server CPU / client CPU',
+      'delay p99 ms', 'fan-out p99 ms', 'behind'],
+    [...rows, ['median', '', ...med, '']]) + '\n'].join('\n');
+}
+
 // what the floor itself counted (its summary at SIGTERM), for its rows' notes
 function floorNote(r) {
   const f = r.floor;
@@ -491,6 +538,7 @@ export function renderMarkdown(res, { only } = {}) {
       out.push('');
     }
   }
+  if ((!only || only === 'pairs') && res.pairs) out.push(renderPairs(res.pairs));
   if ((!only || only === 'hls') && res.hls?.length) {
     out.push('### nginx-rtmp HLS and ngx_ws_stream LL-HLS: stamped frame to available\n');
     out.push(table(['size', 'system', 'available when', 'segments / parts',
