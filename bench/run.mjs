@@ -239,6 +239,17 @@ async function scenario(key, size, n) {
   return r;
 }
 
+// scenario() as a row: a run that throws is a row with failed_run
+async function scenarioRow(key, size, n) {
+  try {
+    return await scenario(key, size, n);
+  } catch (e) {
+    process.stderr.write(`bench: ${key} failed: ${e.message}\n`);
+    return { system: key, label: SYSTEMS[key].label, size, asked: n,
+      failed_run: e.message.split('\n')[0] };
+  }
+}
+
 // The pairs section: rounds of ours and the floor in turns (see the top)
 async function floorPairs() {
   const key = opts.floorPairsSystem, size = opts.floorPairsSize;
@@ -249,12 +260,7 @@ async function floorPairs() {
     const got = {};
     for (const k of order) {
       process.stderr.write(`bench: pair ${i + 1}/${opts.floorPairs}: ${size} ${n} viewers ${k} ...\n`);
-      try {
-        got[k] = await scenario(k, size, n);
-      } catch (e) {
-        got[k] = { system: k, failed_run: e.message.split('\n')[0] };
-        process.stderr.write(`bench: ${k} failed: ${e.message}\n`);
-      }
+      got[k] = await scenarioRow(k, size, n);
     }
     rounds.push({ first: order[0], ours: got[key], floor: got.floor });
   }
@@ -375,13 +381,7 @@ async function main() {
         if (!big && SYSTEMS[key].viewers && !SYSTEMS[key].viewers().includes(n)) continue;
         if (!big && SYSTEMS[key].sizes && !SYSTEMS[key].sizes.includes(size)) continue;
         process.stderr.write(`bench: ${size} ${n} viewers ${key} ...\n`);
-        try {
-          rows.push(await scenario(key, size, n));
-        } catch (e) {
-          rows.push({ system: key, label: SYSTEMS[key].label, size, asked: n,
-            failed_run: e.message.split('\n')[0] });
-          process.stderr.write(`bench: ${key} failed: ${e.message}\n`);
-        }
+        rows.push(await scenarioRow(key, size, n));
       }
       results.runs.push(...rows);
       console.log(renderMarkdown({ ...results, runs: rows, hls: [], llhls: [],

@@ -1,5 +1,7 @@
 // Tables of make bench, in Markdown (readable in a terminal as well).
 
+import { quantile } from './stats.mjs';
+
 const num = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x)
   ? '-' : Number(x).toFixed(d));
 const ms = (us, d = 1) => (us === null || us === undefined ? '-' : num(us / 1000, d));
@@ -74,19 +76,25 @@ const RUN_HEAD = ['system', 'viewers ok', 'first key p50 ms',
 const FLOOR_PAIRS = [['ours-1w', 'floor'], ['ours-2w', 'floor'],
   ['floor-gather', 'floor'], ['ours-1w', 'floor-gather'], ['ours-2w', 'floor-gather']];
 
+// "a / b = a/b x", or '-' when either is not a figure
+const ratio = (a, b, d) => (Number.isFinite(a) && Number.isFinite(b) && b > 0
+  ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
+const serverOverClient = (r) => r.server_cpu_ms / r.load_cpu_ms;
+
+// a side that did not keep up did less work: its figures are no floor
+const behind = (sides) => sides
+  .filter(([, r]) => r.frames_lost > 0 || r.skips > 0 || r.connected < r.asked)
+  .map(([k, r]) => `${k} behind: ${r.connected}/${r.asked} connected, `
+    + `${r.frames_lost} frames lost, ${r.skips} skips`);
+
 function floorRows(runs) {
   const ok = (k) => runs.find((r) => r.system === k && !r.failed_run);
-  const ratio = (a, b, d) => (Number.isFinite(a) && Number.isFinite(b) && b > 0
-    ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
   return FLOOR_PAIRS.filter(([a, b]) => ok(a) && ok(b)).map(([a, b]) => {
     const x = ok(a), y = ok(b);
-    const rel = (r) => r.server_cpu_ms / r.load_cpu_ms;
-    // a side that did not keep up did less work: its figures are no floor
-    const behind = [[a, x], [b, y]].filter(([, r]) => r.frames_lost > 0 || r.skips > 0)
-      .map(([k, r]) => `${k} behind: ${r.frames_lost} frames lost, ${r.skips} skips`);
-    return [`${a} / ${b}${behind.length ? ` (${behind.join('; ')})` : ''}`,
+    const late = behind([[a, x], [b, y]]);
+    return [`${a} / ${b}${late.length ? ` (${late.join('; ')})` : ''}`,
       ratio(x.cpu_ms_per_viewer_s, y.cpu_ms_per_viewer_s, 3),
-      ratio(rel(x), rel(y), 3),
+      ratio(serverOverClient(x), serverOverClient(y), 3),
       ratio(x.sei_delay_us?.p99 / 1000, y.sei_delay_us?.p99 / 1000, 1)];
   });
 }
@@ -97,26 +105,16 @@ const FLOOR_HEAD = ['against the floor', 'server CPU ms per viewer-s',
 // The pairs section: each round's ours / floor, and the median ratios.
 // Fan-out is ours from its ingest stamp (the load client's "fan-out" p99)
 // against the floor's delay p99: neither has a publisher or RTMP in it.
-const median = (xs) => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
-
 function pairFigures(o, f) {
-  const rel = (r) => r.server_cpu_ms / r.load_cpu_ms;
   return {
     cpu: [o.cpu_ms_per_viewer_s, f.cpu_ms_per_viewer_s, 3],
-    rel: [rel(o), rel(f), 3],
+    rel: [serverOverClient(o), serverOverClient(f), 3],
     p99: [o.sei_delay_us?.p99 / 1000, f.sei_delay_us?.p99 / 1000, 1],
     fan: [o.ingest_delay_ms?.p99, f.sei_delay_us?.p99 / 1000, 1],
   };
 }
 
 function renderPairs(p) {
-  const cell = ([a, b, d]) => (Number.isFinite(a) && Number.isFinite(b) && b > 0
-    ? `${num(a, d)} / ${num(b, d)} = ${num(a / b, 2)}x` : '-');
   const keys = ['cpu', 'rel', 'p99', 'fan'];
   const ratios = Object.fromEntries(keys.map((k) => [k, []]));
   const rows = p.rounds.map((r, i) => {
@@ -126,12 +124,10 @@ function renderPairs(p) {
         '', '', '', ''];
     const fig = pairFigures(r.ours, r.floor);
     for (const k of keys) ratios[k].push(fig[k][0] / fig[k][1]);
-    const behind = [['ours', r.ours], ['floor', r.floor]]
-      .filter(([, x]) => x.frames_lost > 0 || x.skips > 0 || x.connected < x.asked)
-      .map(([k, x]) => `${k}: ${x.connected}/${x.asked} connected, ${x.frames_lost} frames lost, ${x.skips} skips`);
-    return [`${i + 1}`, r.first, ...keys.map((k) => cell(fig[k])), behind.join('; ') || '-'];
+    return [`${i + 1}`, r.first, ...keys.map((k) => ratio(...fig[k])),
+      behind([['ours', r.ours], ['floor', r.floor]]).join('; ') || '-'];
   });
-  const med = keys.map((k) => `${num(median(ratios[k]), 2)}x`);
+  const med = keys.map((k) => `${num(quantile(ratios[k].filter(Number.isFinite), 0.5), 2)}x`);
   return [`### ${p.label} against the floor, ${p.size}, ${p.viewers} viewers, in alternating pairs\n`,
     'Each round runs both, one right after the other; the first of a round alternates. '
       + 'Ratios are ours / floor. Fan-out: ours from its ingest stamp against the floor\'s delay '
